@@ -1,0 +1,11 @@
+// The whole public API of coring.
+#pragma once
+
+#include <coring/core/cancel.hpp>
+#include <coring/core/executor.hpp>
+#include <coring/core/gather.hpp>
+#include <coring/core/task.hpp>
+#include <coring/core/when_any.hpp>
+#include <coring/sched/config.hpp>
+#include <coring/sched/join_handle.hpp>
+#include <coring/sched/runtime.hpp>

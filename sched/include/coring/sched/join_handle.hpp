@@ -1,0 +1,302 @@
+// spawn_scope, the spawned-task wrapper and join_handle<T> (asyncio.Task).
+#pragma once
+
+#include <coring/core/task.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <variant>
+#include <functional>
+
+namespace coring {
+
+template <class T>
+class join_handle;
+
+// How many failed tasks nobody joined (detached, or whose handle was dropped) this
+// process has reported on stderr.
+std::size_t unobserved_failures() noexcept;
+
+namespace detail {
+
+// What a spawned task needs from the runtime that runs it: an executor, the shutdown
+// cancellation that every spawned task inherits, and the count of live spawned tasks
+// that shutdown waits for.
+class spawn_scope {
+ public:
+  explicit spawn_scope(executor& ex) noexcept : executor_(ex) {}
+  spawn_scope(const spawn_scope&) = delete;
+  spawn_scope& operator=(const spawn_scope&) = delete;
+
+  executor& exec() const noexcept { return executor_; }
+  const cancel_source& shutdown_source() const noexcept { return shutdown_; }
+
+  // relaxed: only the count matters; the decrement below orders the task's effects.
+  void task_started() noexcept { live_.fetch_add(1, std::memory_order_relaxed); }
+  void task_finished() noexcept {
+    // seq_cst pairs with drain(): it sets draining_ and then reads live_; either it sees
+    // this decrement, or this thread sees draining_ and wakes it.
+    if (live_.fetch_sub(1, std::memory_order_seq_cst) == 1 && draining_.load(std::memory_order_seq_cst)) {
+      live_.notify_all();
+    }
+  }
+  // Requests cancellation of every spawned task and blocks until none is live.
+  void drain() noexcept;
+  std::size_t live() const noexcept { return live_.load(std::memory_order_relaxed); }
+
+ private:
+  executor& executor_;
+  cancel_source shutdown_;
+  std::atomic<std::size_t> live_{0};
+  std::atomic<bool> draining_{false};
+};
+
+// Prints the exception of a task nobody joined to stderr and counts it (see
+// coring::unobserved_failures()); coring::cancelled is expected and not reported.
+void report_unobserved_failure(std::exception_ptr error) noexcept;
+
+// The scope of the runtime whose worker is the calling thread, or nullptr.
+extern constinit thread_local spawn_scope* tls_spawn_scope;
+
+// A thread blocked in join_handle::get().
+struct blocking_waiter {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  void wake() {
+    // Notify under the lock: the waiter cannot return and destroy this object before
+    // we have let go of it.
+    std::lock_guard lock(mutex);
+    done = true;
+    cv.notify_one();
+  }
+  void wait() {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return done; });
+  }
+};
+
+// Join state of a spawned task, one word: running (no waiter), done, detached, or the
+// address of the waiter (a coroutine frame, or a blocking_waiter tagged with bit 0).
+namespace join_state {
+inline constexpr std::uintptr_t running = 0;
+inline constexpr std::uintptr_t done = 2;
+inline constexpr std::uintptr_t detached = 4;
+inline constexpr std::uintptr_t blocking_tag = 1;
+}  // namespace join_state
+
+template <class T>
+class spawned_promise;
+
+template <class T>
+using spawned_handle = std::coroutine_handle<spawned_promise<T>>;
+
+// The coroutine type of the wrapper that spawn() puts around a user task.
+template <class T>
+struct spawned {
+  using promise_type = spawned_promise<T>;
+  spawned_handle<T> handle;
+};
+
+template <class T>
+class spawned_promise final : public promise_base {
+ public:
+  // void results are stored as std::monostate, references as std::reference_wrapper.
+  using storage_t = std::conditional_t<
+      std::is_void_v<T>, std::monostate,
+      std::conditional_t<std::is_reference_v<T>, std::reference_wrapper<std::remove_reference_t<T>>, T>>;
+
+  spawned_promise() noexcept { set_cancellation(&cancel_); }
+
+  spawned<T> get_return_object() noexcept { return {spawned_handle<T>::from_promise(*this)}; }
+  void unhandled_exception() noexcept { error_ = std::current_exception(); }
+  template <class U>
+  void return_value(U&& v) {
+    value_.emplace(std::forward<U>(v));
+  }
+
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(spawned_handle<T> h) noexcept {
+      spawned_promise& p = h.promise();
+      spawn_scope* scope = p.scope_;
+      // acq_rel: release publishes the result to the joiner; acquire makes the joiner's
+      // earlier writes (its waiter registration) visible here.
+      const std::uintptr_t old = p.state_.exchange(join_state::done, std::memory_order_acq_rel);
+      std::coroutine_handle<> next;
+      if (old == join_state::detached) {
+        if (p.error_) report_unobserved_failure(p.error_);
+        h.destroy();
+      } else if (old & join_state::blocking_tag) {
+        reinterpret_cast<blocking_waiter*>(old & ~join_state::blocking_tag)->wake();
+      } else if (old != join_state::running) {
+        next = std::coroutine_handle<>::from_address(reinterpret_cast<void*>(old));
+      }
+      // After this the runtime may finish shutting down; nothing of it is touched again.
+      scope->task_finished();
+      return next ? next : next_or_noop();
+    }
+    void await_resume() const noexcept {}
+  };
+  final_awaiter final_suspend() const noexcept { return {}; }
+
+  void bind(spawn_scope& scope) noexcept {
+    scope_ = &scope;
+    cancel_.set_parent(&scope.shutdown_source());
+  }
+  void request_cancel() noexcept { cancel_.request(); }
+  std::exception_ptr error() const noexcept { return error_; }
+  std::atomic<std::uintptr_t>& state() noexcept { return state_; }
+
+  // The task's outcome, moved out; rethrows its exception.
+  T take() {
+    if (error_) std::rethrow_exception(error_);
+    if constexpr (std::is_void_v<T>) {
+      return;
+    } else if constexpr (std::is_reference_v<T>) {
+      return value_->get();
+    } else {
+      return std::move(*value_);
+    }
+  }
+
+ private:
+  std::atomic<std::uintptr_t> state_{join_state::running};
+  spawn_scope* scope_ = nullptr;
+  cancel_source cancel_;
+  std::exception_ptr error_;
+  std::optional<storage_t> value_;
+};
+
+template <class T>
+spawned<T> spawn_wrapper(task<T> body) {
+  if constexpr (std::is_void_v<T>) {
+    co_await std::move(body);
+    co_return std::monostate{};
+  } else {
+    co_return co_await std::move(body);
+  }
+}
+
+// Wraps `body`, counts it live in `scope` and returns the (not yet scheduled) wrapper.
+template <class T>
+spawned_handle<T> make_spawned(task<T> body, spawn_scope& scope) {
+  if (!body) throw std::invalid_argument("coring::spawn: the task is empty (moved-from)");
+  spawned_handle<T> h = spawn_wrapper(std::move(body)).handle;
+  h.promise().bind(scope);
+  scope.task_started();
+  return h;
+}
+
+}  // namespace detail
+
+// The handle of a spawned task (asyncio.Task). Move-only. `co_await handle` inside the
+// pool, or `handle.get()` outside it, yields the task's value or rethrows its exception;
+// either consumes the handle. Destroying a handle that was not joined detaches the task:
+// it keeps running, and if it fails its exception is printed to stderr and counted by
+// the runtime (never silently lost).
+template <class T>
+class [[nodiscard]] join_handle {
+ public:
+  join_handle() noexcept = default;
+  explicit join_handle(detail::spawned_handle<T> h) noexcept : h_(h) {}
+  join_handle(join_handle&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+  join_handle& operator=(join_handle&& other) noexcept {
+    if (this != &other) {
+      detach();
+      h_ = std::exchange(other.h_, {});
+    }
+    return *this;
+  }
+  ~join_handle() { detach(); }
+
+  // False once joined, detached or moved from.
+  bool valid() const noexcept { return static_cast<bool>(h_); }
+
+  // True once the task has finished (value or exception). Any thread.
+  bool done() const noexcept {
+    return h_ && h_.promise().state().load(std::memory_order_acquire) == detail::join_state::done;
+  }
+
+  // Requests cancellation: the task throws coring::cancelled at its next suspension point
+  // (before it starts, if it has not). Safe to call repeatedly, on a finished task, and
+  // during shutdown. Any thread.
+  void cancel() noexcept {
+    if (h_) h_.promise().request_cancel();
+  }
+
+  // Lets the task run on without a handle (what the destructor does).
+  void detach() noexcept {
+    if (!h_) return;
+    auto& state = h_.promise().state();
+    std::uintptr_t expected = detail::join_state::running;
+    // acq_rel: on success the finishing thread's acquire exchange sees `detached` and takes
+    // over the frame; on failure (done) acquire makes the result visible before we free it.
+    if (!state.compare_exchange_strong(expected, detail::join_state::detached, std::memory_order_acq_rel)) {
+      if (auto error = h_.promise().error()) detail::report_unobserved_failure(error);
+      h_.destroy();
+    }
+    h_ = {};
+  }
+
+  // Blocks the calling thread until the task finishes; returns its value or rethrows its
+  // exception. Must not be called on one of the runtime's workers (it would block the
+  // thread the task may need): throws std::logic_error there, and for an invalid handle.
+  T get() {
+    if (!h_) throw std::logic_error("coring::join_handle::get: the handle is empty (joined, detached or moved from)");
+    if (detail::tls_spawn_scope != nullptr) {
+      throw std::logic_error("coring::join_handle::get: called on a worker thread; use co_await instead");
+    }
+    detail::blocking_waiter waiter;
+    std::uintptr_t expected = detail::join_state::running;
+    const auto tagged = reinterpret_cast<std::uintptr_t>(&waiter) | detail::join_state::blocking_tag;
+    // acq_rel: publishes the waiter to the finishing thread; acquire on failure (done)
+    // makes the result visible.
+    if (h_.promise().state().compare_exchange_strong(expected, tagged, std::memory_order_acq_rel)) {
+      waiter.wait();
+      // The finisher's release exchange to `done` happened before wake(); the mutex
+      // inside the waiter orders it before this load.
+      (void)h_.promise().state().load(std::memory_order_acquire);
+    }
+    return consume();
+  }
+
+  // Awaiting resumes the awaiting coroutine, on the thread that finished the task, with
+  // its value or exception. Awaiting an empty handle throws std::logic_error.
+  auto operator co_await() && noexcept { return awaiter{this}; }
+  auto operator co_await() & noexcept { return awaiter{this}; }
+
+ private:
+  struct awaiter {
+    join_handle* self;
+    bool await_ready() const noexcept { return !self->h_ || self->done(); }
+    bool await_suspend(std::coroutine_handle<> waiting) noexcept {
+      std::uintptr_t expected = detail::join_state::running;
+      // acq_rel: publishes the waiter; on failure the task is done and acquire makes its
+      // result visible, so we resume at once.
+      return self->h_.promise().state().compare_exchange_strong(
+          expected, reinterpret_cast<std::uintptr_t>(waiting.address()), std::memory_order_acq_rel);
+    }
+    T await_resume() {
+      if (!self->h_) throw std::logic_error("coring::join_handle: awaiting an empty handle");
+      return self->consume();
+    }
+  };
+
+  T consume() {
+    detail::spawned_handle<T> h = std::exchange(h_, {});
+    struct destroy_on_exit {
+      detail::spawned_handle<T> h;
+      ~destroy_on_exit() { h.destroy(); }
+    } guard{h};
+    return h.promise().take();
+  }
+
+  detail::spawned_handle<T> h_;
+};
+
+}  // namespace coring

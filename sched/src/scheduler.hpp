@@ -1,0 +1,94 @@
+// The work-stealing scheduler: N workers, each with a bounded Chase-Lev deque and a
+// one-task LIFO slot, a shared injection queue, and the idle protocol of idle.hpp.
+// Private to sched/.
+#pragma once
+
+#include "idle.hpp"
+
+#include <coring/core/executor.hpp>
+#include <coring/sched/config.hpp>
+#include <coring/sched/deque.hpp>
+#include <coring/sched/injection_queue.hpp>
+#include <coring/sched/join_handle.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace coring::detail {
+
+class scheduler;
+
+// Counters a worker keeps for itself (printed with CORING_STATS=1).
+struct worker_stats {
+  std::uint64_t resumed = 0;        // coroutines resumed from the loop
+  std::uint64_t chained = 0;        // coroutines run by take_next (no loop pass)
+  std::uint64_t stolen = 0;         // coroutines taken from other workers
+  std::uint64_t injected = 0;       // coroutines taken from the injection queue
+  std::uint64_t overflowed = 0;     // coroutines moved to the injection queue on overflow
+  std::uint64_t parks = 0;          // times the worker slept
+  std::uint64_t notifies = 0;       // sleepers this worker woke
+};
+
+struct alignas(64) worker {
+  worker(scheduler& s, int i, std::size_t queue_capacity) : sched(s), index(i), deque(queue_capacity) {}
+
+  scheduler& sched;
+  const int index;
+  work_deque<void*> deque;      // stealable; owner pushes/pops at the bottom
+  void* lifo = nullptr;         // the coroutine woken last by this worker; owner only
+  std::uint32_t lifo_streak = 0;  // LIFO runs in a row, capped so the deque is not starved
+  std::uint32_t tick = 0;       // loop passes; every 61st checks the injection queue first
+  std::uint32_t chain_budget = 0;  // take_next answers left before the loop must run
+  std::uint64_t rng;            // xorshift state for picking victims
+  bool searching = false;
+  parker park;
+  worker_stats stats;
+  std::thread thread;
+};
+
+class scheduler final : public executor {
+ public:
+  explicit scheduler(const runtime_config& config);
+  ~scheduler();  // stops and joins the workers
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  void post(std::coroutine_handle<> h) noexcept override;
+  void fork(std::coroutine_handle<> h) noexcept override;
+  void defer(std::coroutine_handle<> h) noexcept override;
+  std::coroutine_handle<> take_next() noexcept override;
+
+  spawn_scope& scope() noexcept { return scope_; }
+  std::size_t size() const noexcept { return workers_.size(); }
+
+  // The worker running on the calling thread if it belongs to this scheduler.
+  worker* local() const noexcept;
+
+ private:
+  friend struct worker_loop;
+  void run_worker(worker& w);
+  void* next_local(worker& w) noexcept;
+  void* steal(worker& w) noexcept;
+  void* take_injected(worker& w) noexcept;
+  bool work_visible() const noexcept;
+  void park(worker& w) noexcept;
+  void push_local(worker& w, void* h) noexcept;
+  void notify_one() noexcept;
+  void print_stats() const;
+
+  const runtime_config config_;
+  spawn_scope scope_;
+  injection_queue injection_;
+  idle_set idle_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::atomic<bool> stopping_{false};
+};
+
+// The worker whose loop runs on this thread, or nullptr.
+extern constinit thread_local worker* tls_worker;
+
+}  // namespace coring::detail

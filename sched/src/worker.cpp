@@ -1,0 +1,272 @@
+// The worker loop and the scheduler's executor interface.
+#include "scheduler.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <pthread.h>
+#include <sched.h>
+#include <system_error>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CORING_CPU_RELAX() _mm_pause()
+#else
+#define CORING_CPU_RELAX() ((void)0)
+#endif
+
+namespace coring::detail {
+
+constinit thread_local worker* tls_worker = nullptr;
+
+namespace {
+
+// Go and Tokio check the global queue first every 61 ticks: a prime, so the check does
+// not fall into lockstep with other periodic work.
+constexpr std::uint32_t injection_interval = 61;
+// Tokio runs the LIFO slot at most 3 times in a row; beyond that the deque goes first.
+constexpr std::uint32_t max_lifo_streak = 3;
+// take_next answers in a row before the loop gets a pass (fairness, injection checks).
+constexpr std::uint32_t chain_limit = 64;
+// Largest batch moved at once from a victim or the injection queue.
+constexpr std::size_t max_batch = 128;
+
+std::uint64_t next_random(std::uint64_t& state) noexcept {
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+
+}  // namespace
+
+scheduler::scheduler(const runtime_config& config)
+    : config_(config), scope_(*this), idle_(config.workers) {
+  workers_.reserve(config.workers);
+  for (unsigned i = 0; i < config.workers; ++i) {
+    workers_.push_back(std::make_unique<worker>(*this, static_cast<int>(i), config.local_queue));
+    workers_.back()->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+  }
+  try {
+    for (auto& w : workers_) w->thread = std::thread([this, wp = w.get()] { run_worker(*wp); });
+  } catch (const std::system_error& e) {
+    stopping_.store(true, std::memory_order_seq_cst);
+    for (auto& w : workers_) {
+      w->park.unpark();
+      if (w->thread.joinable()) w->thread.join();
+    }
+    throw std::system_error(e.code(), "coring::runtime: cannot start " + std::to_string(config.workers) +
+                                          " worker threads (std::thread)");
+  }
+}
+
+scheduler::~scheduler() {
+  // seq_cst: a worker that reads `stopping_ == false` and then parks is unparked below,
+  // because its park flag remembers the unpark.
+  stopping_.store(true, std::memory_order_seq_cst);
+  for (auto& w : workers_) w->park.unpark();
+  for (auto& w : workers_) w->thread.join();
+  if (config_.stats) print_stats();
+}
+
+worker* scheduler::local() const noexcept {
+  worker* w = tls_worker;
+  return (w != nullptr && &w->sched == this) ? w : nullptr;
+}
+
+// The loop. Each pass: LIFO slot / local deque / injection queue (next_local), else
+// steal while searching (steal, which spins up to CORING_SPIN_US), else park. Returns
+// when the scheduler stops and no work is left to find.
+void scheduler::run_worker(worker& w) {
+  tls_worker = &w;
+  tls_spawn_scope = &scope_;
+  set_current_executor(this);
+  if (!config_.pin_cpus.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(config_.pin_cpus[static_cast<std::size_t>(w.index) % config_.pin_cpus.size()], &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
+  for (;;) {
+    void* h = next_local(w);
+    if (h == nullptr) h = steal(w);
+    if (h == nullptr) {
+      if (stopping_.load(std::memory_order_seq_cst)) break;
+      park(w);
+      continue;
+    }
+    if (w.searching) {
+      w.searching = false;
+      // The last searcher found work: someone else should look for more.
+      if (idle_.end_search()) notify_one();
+    }
+    w.chain_budget = chain_limit;
+    ++w.stats.resumed;
+    std::coroutine_handle<>::from_address(h).resume();
+  }
+  set_current_executor(nullptr);
+  tls_spawn_scope = nullptr;
+  tls_worker = nullptr;
+}
+
+void* scheduler::next_local(worker& w) noexcept {
+  if (++w.tick % injection_interval == 0) {
+    if (void* h = take_injected(w)) return h;
+  }
+  if (w.lifo != nullptr && w.lifo_streak < max_lifo_streak) {
+    ++w.lifo_streak;
+    return std::exchange(w.lifo, nullptr);
+  }
+  w.lifo_streak = 0;
+  if (auto h = w.deque.pop()) return *h;
+  if (w.lifo != nullptr) return std::exchange(w.lifo, nullptr);
+  return take_injected(w);
+}
+
+void* scheduler::take_injected(worker& w) noexcept {
+  if (injection_.empty()) return nullptr;
+  void* batch[max_batch];
+  const std::size_t limit = std::min<std::size_t>(max_batch, w.deque.capacity() / 2);
+  const std::size_t n = injection_.pop_batch(batch, std::max<std::size_t>(1, limit));
+  if (n == 0) return nullptr;
+  w.stats.injected += n;
+  for (std::size_t i = 1; i < n; ++i) push_local(w, batch[i]);
+  return batch[0];
+}
+
+void* scheduler::steal(worker& w) noexcept {
+  if (!w.searching) {
+    if (!idle_.try_begin_search()) return nullptr;
+    w.searching = true;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(config_.spin_us);
+  const std::size_t n = workers_.size();
+  void* batch[max_batch];
+  do {
+    const std::size_t start = next_random(w.rng) % n;
+    for (std::size_t i = 0; i < n; ++i) {
+      worker& victim = *workers_[(start + i) % n];
+      if (&victim == &w) continue;
+      const std::size_t available = victim.deque.size_approx();
+      if (available == 0) continue;
+      const std::size_t want = std::min({(available + 1) / 2, max_batch, w.deque.capacity() / 2});
+      const std::size_t got = victim.deque.steal_batch(batch, want);
+      if (got == 0) continue;
+      w.stats.stolen += got;
+      for (std::size_t k = 1; k < got; ++k) push_local(w, batch[k]);
+      return batch[0];
+    }
+    if (void* h = take_injected(w)) return h;
+    if (stopping_.load(std::memory_order_relaxed)) break;
+    for (int k = 0; k < 32; ++k) CORING_CPU_RELAX();
+  } while (std::chrono::steady_clock::now() < deadline);
+  return nullptr;
+}
+
+bool scheduler::work_visible() const noexcept {
+  if (!injection_.empty()) return true;
+  for (const auto& w : workers_) {
+    if (w->deque.size_approx() != 0) return true;
+  }
+  return false;
+}
+
+void scheduler::park(worker& w) noexcept {
+  idle_.announce_park(w.index, w.searching);
+  w.searching = false;
+  // Pairs with the notifier's fence in idle_set::worker_to_notify (idle.hpp): after
+  // announcing, re-check every queue, so work made visible by a notifier that saw us
+  // unparked is not missed.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (work_visible() || stopping_.load(std::memory_order_seq_cst)) {
+    if (idle_.cancel_park(w.index)) return;
+    // A notifier already picked us and counted us as a searcher; take its unpark.
+    w.park.park();
+    w.searching = true;
+    return;
+  }
+  ++w.stats.parks;
+  w.park.park();
+  w.searching = true;  // a notifier counted us as searching (or we are stopping)
+}
+
+void scheduler::notify_one() noexcept {
+  const int i = idle_.worker_to_notify();
+  if (i < 0) return;
+  if (worker* w = local()) ++w->stats.notifies;
+  workers_[static_cast<std::size_t>(i)]->park.unpark();
+}
+
+void scheduler::push_local(worker& w, void* h) noexcept {
+  if (!w.deque.push(h)) [[unlikely]] {
+    // Full: move half of the deque to the injection queue in one batch (Tokio's
+    // overflow), then push. The owner takes from the top like a thief would.
+    void* batch[max_batch];
+    std::size_t moved = 0;
+    const std::size_t half = w.deque.capacity() / 2;
+    while (moved < half) {
+      const std::size_t n = w.deque.steal_batch(batch, std::min(max_batch, half - moved));
+      if (n == 0) break;
+      injection_.push_batch(batch, n);
+      moved += n;
+    }
+    w.stats.overflowed += moved;
+    if (!w.deque.push(h)) injection_.push(h);
+  }
+  notify_one();
+}
+
+void scheduler::post(std::coroutine_handle<> h) noexcept {
+  if (worker* w = local()) {
+    if (w->lifo != nullptr) push_local(*w, w->lifo);
+    w->lifo = h.address();
+    return;
+  }
+  injection_.push(h.address());
+  notify_one();
+}
+
+void scheduler::fork(std::coroutine_handle<> h) noexcept {
+  if (worker* w = local()) {
+    push_local(*w, h.address());
+    return;
+  }
+  injection_.push(h.address());
+  notify_one();
+}
+
+void scheduler::defer(std::coroutine_handle<> h) noexcept {
+  injection_.push(h.address());
+  // A worker that yields will look at the injection queue itself; wake someone only for
+  // work that comes from outside.
+  if (local() == nullptr) notify_one();
+}
+
+std::coroutine_handle<> scheduler::take_next() noexcept {
+  worker* w = local();
+  if (w == nullptr || w->chain_budget == 0) return {};
+  --w->chain_budget;
+  void* h = nullptr;
+  if (w->lifo != nullptr) {
+    h = std::exchange(w->lifo, nullptr);
+  } else if (auto p = w->deque.pop()) {
+    h = *p;
+  } else {
+    return {};
+  }
+  ++w->stats.chained;
+  return std::coroutine_handle<>::from_address(h);
+}
+
+void scheduler::print_stats() const {
+  std::fprintf(stderr, "coring stats: worker resumed chained stolen injected overflowed parks notifies\n");
+  for (const auto& w : workers_) {
+    const worker_stats& s = w->stats;
+    std::fprintf(stderr, "coring stats: %6d %7llu %7llu %6llu %8llu %10llu %5llu %8llu\n", w->index,
+                 static_cast<unsigned long long>(s.resumed), static_cast<unsigned long long>(s.chained),
+                 static_cast<unsigned long long>(s.stolen), static_cast<unsigned long long>(s.injected),
+                 static_cast<unsigned long long>(s.overflowed), static_cast<unsigned long long>(s.parks),
+                 static_cast<unsigned long long>(s.notifies));
+  }
+}
+
+}  // namespace coring::detail

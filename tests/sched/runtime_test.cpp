@@ -1,0 +1,258 @@
+// runtime, spawn/join_handle, yield, cancellation, shutdown, work distribution.
+#include "co_test.hpp"
+
+#include <atomic>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+coring::task<int> value(int v) { co_return v; }
+coring::task<void> count(std::atomic<std::uint64_t>& n) {
+  n.fetch_add(1, std::memory_order_relaxed);
+  co_return;
+}
+coring::task<int> fail() {
+  throw std::runtime_error("task failed");
+  co_return 0;
+}
+// Yields until `stop` is set; only cancellation can end it otherwise.
+coring::task<void> spin_yield(const std::atomic<bool>& stop, std::atomic<int>& started) {
+  started.fetch_add(1);
+  while (!stop.load()) co_await coring::yield();
+}
+// CPU work outside the coroutine body: g++ 12 drops `volatile` from coroutine-frame
+// locals, so a busy loop written inside the coroutine is optimised away.
+[[gnu::noinline]] long busy_work(long n) {
+  volatile long sink = 0;
+  for (long i = 0; i < n; ++i) sink = sink + i;
+  return sink;
+}
+coring::task<int> busy_then_id() {
+  (void)busy_work(200000);
+  co_return coring::current_worker();
+}
+
+}  // namespace
+
+TEST(runtime, block_on_returns_value_and_rethrows) {
+  coring::runtime rt(coring::testing::co_test_options());
+  EXPECT_EQ(rt.block_on(value(5)), 5);
+  EXPECT_THROW(rt.block_on(fail()), std::runtime_error);
+}
+
+TEST(runtime, run_is_asyncio_run) {
+  EXPECT_EQ(coring::run(value(9), coring::testing::co_test_options()), 9);
+}
+
+TEST(runtime, spawn_from_outside_and_get) {
+  coring::runtime rt(coring::testing::co_test_options());
+  auto h = rt.spawn(value(11));
+  EXPECT_EQ(h.get(), 11);
+  EXPECT_FALSE(h.valid());
+  EXPECT_THROW(h.get(), std::logic_error);
+}
+
+TEST(runtime, get_on_a_worker_is_refused) {
+  coring::runtime rt(coring::testing::co_test_options());
+  auto body = []() -> coring::task<bool> {
+    auto h = coring::spawn(value(1));
+    try {
+      (void)h.get();
+    } catch (const std::logic_error&) {
+      co_return true;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(rt.block_on(body()));
+}
+
+TEST(runtime, spawn_outside_a_worker_is_refused) { EXPECT_THROW((void)coring::spawn(value(1)), std::logic_error); }
+
+CO_TEST(spawn, join_inside_the_pool) {
+  auto a = coring::spawn(value(1));
+  auto b = coring::spawn(value(2));
+  EXPECT_EQ(co_await std::move(a) + co_await std::move(b), 3);
+}
+
+CO_TEST(spawn, exception_reaches_the_joiner) {
+  auto h = coring::spawn(fail());
+  bool caught = false;
+  try {
+    (void)co_await h;
+  } catch (const std::runtime_error&) {
+    caught = true;
+  }
+  EXPECT_TRUE(caught);
+}
+
+TEST(spawn, million_tasks_each_run_exactly_once) {
+  constexpr std::uint64_t n = 1'000'000;
+  std::atomic<std::uint64_t> ran{0};
+  coring::runtime rt(coring::testing::co_test_options());
+  auto body = [&]() -> coring::task<void> {
+    std::vector<coring::join_handle<void>> handles;
+    handles.reserve(n);
+    for (std::uint64_t i = 0; i < n; ++i) handles.push_back(coring::spawn(count(ran)));
+    for (auto& h : handles) co_await h;
+  };
+  rt.block_on(body());
+  EXPECT_EQ(ran.load(), n);
+}
+
+TEST(spawn, concurrent_spawn_from_four_outside_threads) {
+  constexpr int per_thread = 50'000;
+  std::atomic<std::uint64_t> ran{0};
+  coring::runtime rt(coring::testing::co_test_options());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::vector<coring::join_handle<void>> handles;
+      for (int i = 0; i < per_thread; ++i) handles.push_back(rt.spawn(count(ran)));
+      for (auto& h : handles) h.get();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ran.load(), 4u * per_thread);
+}
+
+TEST(spawn, detached_tasks_keep_running_without_a_handle) {
+  std::atomic<std::uint64_t> ran{0};
+  coring::runtime rt(coring::testing::co_test_options());
+  for (int i = 0; i < 10'000; ++i) (void)rt.spawn(count(ran));  // handle dropped: detached
+  auto wait_all = [&]() -> coring::task<void> {
+    while (rt.live_tasks() > 1) co_await coring::yield();  // 1: this task itself
+  };
+  rt.block_on(wait_all());
+  EXPECT_EQ(ran.load(), 10'000u);
+}
+
+TEST(spawn, detached_failure_is_reported_and_counted) {
+  const std::size_t before = coring::unobserved_failures();
+  coring::runtime rt(coring::testing::co_test_options());
+  testing::internal::CaptureStderr();
+  (void)rt.spawn(fail());
+  auto wait_all = [&]() -> coring::task<void> {
+    while (rt.live_tasks() > 1) co_await coring::yield();  // 1: this task itself
+  };
+  rt.block_on(wait_all());
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(coring::unobserved_failures(), before + 1);
+  EXPECT_NE(err.find("task failed"), std::string::npos) << err;
+}
+
+TEST(spawn, dropped_handle_of_failed_task_is_reported) {
+  const std::size_t before = coring::unobserved_failures();
+  coring::runtime rt(coring::testing::co_test_options());
+  testing::internal::CaptureStderr();
+  {
+    auto h = rt.spawn(fail());
+    while (!h.done()) std::this_thread::yield();
+  }  // finished, never joined
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(coring::unobserved_failures(), before + 1);
+  EXPECT_NE(err.find("task failed"), std::string::npos) << err;
+}
+
+TEST(spawn, cancel_before_start_and_while_yielding) {
+  coring::runtime rt(coring::testing::co_test_options());
+  std::atomic<bool> stop{false};
+  std::atomic<int> started{0};
+  auto h = rt.spawn(spin_yield(stop, started));
+  while (started.load() == 0) std::this_thread::yield();
+  h.cancel();
+  h.cancel();  // twice is fine
+  EXPECT_THROW(h.get(), coring::cancelled);
+
+  auto body = [&]() -> coring::task<bool> {
+    auto never_started = coring::spawn(spin_yield(stop, started));
+    never_started.cancel();
+    try {
+      co_await never_started;
+    } catch (const coring::cancelled&) {
+      co_return true;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(rt.block_on(body()));
+}
+
+TEST(spawn, cancel_finished_task_is_harmless) {
+  coring::runtime rt(coring::testing::co_test_options());
+  auto h = rt.spawn(value(3));
+  while (!h.done()) std::this_thread::yield();
+  h.cancel();
+  EXPECT_EQ(h.get(), 3);
+}
+
+TEST(shutdown, cancels_yielding_and_pending_tasks) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> started{0};
+  const std::size_t failures = coring::unobserved_failures();
+  {
+    coring::runtime rt(coring::testing::co_test_options());
+    for (int i = 0; i < 100; ++i) (void)rt.spawn(spin_yield(stop, started));
+    while (started.load() == 0) std::this_thread::yield();
+    // ~runtime: cancels all 100 (running or still queued) and waits for them.
+  }
+  EXPECT_EQ(coring::unobserved_failures(), failures);  // cancellation is not a failure
+}
+
+TEST(shutdown, run_returns_after_spawned_tasks_finished_or_cancelled) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> started{0};
+  auto main = [&]() -> coring::task<int> {
+    for (int i = 0; i < 10; ++i) (void)coring::spawn(spin_yield(stop, started));
+    co_return 1;
+  };
+  EXPECT_EQ(coring::run(main(), coring::testing::co_test_options()), 1);
+}
+
+TEST(sched, work_spreads_and_is_stolen) {
+  // One task spawns everything on its own worker; the other worker must steal.
+  coring::runtime rt(coring::testing::co_test_options());
+  auto body = []() -> coring::task<std::set<int>> {
+    std::vector<coring::join_handle<int>> handles;
+    for (int i = 0; i < 200; ++i) handles.push_back(coring::spawn(busy_then_id()));
+    std::set<int> ids;
+    for (auto& h : handles) ids.insert(co_await h);
+    co_return ids;
+  };
+  auto ids = rt.block_on(body());
+  EXPECT_EQ(ids.size(), 2u);
+}
+
+TEST(sched, yield_lets_others_run_on_one_worker) {
+  coring::runtime_options o;
+  o.workers = 1;
+  coring::runtime rt(o);
+  std::atomic<bool> stop{false};
+  std::atomic<int> started{0};
+  auto body = [&]() -> coring::task<void> {
+    auto a = coring::spawn(spin_yield(stop, started));
+    // With one worker, `a` only runs if we yield.
+    while (started.load() == 0) co_await coring::yield();
+    stop.store(true);
+    co_await a;
+  };
+  rt.block_on(body());
+  EXPECT_EQ(started.load(), 1);
+}
+
+TEST(sched, tiny_local_queue_overflows_into_injection) {
+  coring::runtime_options o;
+  o.workers = 2;
+  o.local_queue = 16;
+  coring::runtime rt(o);
+  std::atomic<std::uint64_t> ran{0};
+  auto body = [&]() -> coring::task<void> {
+    std::vector<coring::join_handle<void>> handles;
+    for (int i = 0; i < 10'000; ++i) handles.push_back(coring::spawn(count(ran)));
+    for (auto& h : handles) co_await h;
+  };
+  rt.block_on(body());
+  EXPECT_EQ(ran.load(), 10'000u);
+}

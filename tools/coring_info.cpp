@@ -1,0 +1,37 @@
+// coring-info: prints what a runtime built from this environment would use (DESIGN.md §4):
+// the CPUs the process may use, every CORING_* variable with its value and source, and the
+// warnings. Exits 2 with the config_error message on stderr if a CORING_* value is bad.
+// (The kernel's io_uring features are added here by the io work.)
+#include <coring/sched/config.hpp>
+
+#include <exception>
+#include <iostream>
+
+int main() {
+  try {
+    const coring::runtime_config config = coring::resolve_config();
+#ifdef CORING_VERSION
+    std::cout << "coring " << CORING_VERSION << "\n";
+#else
+    std::cout << "coring\n";
+#endif
+    const auto affinity = coring::affinity_cpus();
+    std::cout << "available CPUs:   " << coring::available_cpus() << "\n"
+              << "affinity mask:    " << coring::cpu_list_string(affinity) << " (" << affinity.size() << " CPUs)\n"
+              << "cgroup CPU quota: ";
+    if (const auto quota = coring::cgroup_cpu_quota())
+      std::cout << quota->quota_us << " us per " << quota->period_us << " us = " << quota->cpus() << " CPUs ("
+                << quota->file << ")\n";
+    else
+      std::cout << "none\n";
+    std::cout << "\nconfiguration (variable, value, source):\n" << coring::describe(config);
+    if (!config.warnings.empty()) {
+      std::cout << "\nwarnings:\n";
+      for (const std::string& warning : config.warnings) std::cout << "  " << warning << "\n";
+    }
+    return 0;
+  } catch (const coring::config_error& e) {
+    std::cerr << "coring-info: " << e.what() << "\n";
+    return 2;
+  }
+}
