@@ -13,6 +13,15 @@
 // * A woken worker starts as a searcher (the notifier counted it as one), so a burst
 //   of notifies wakes one worker, not all of them.
 //
+// Local pushes. A worker pushing onto its own deque notifies only when the deque was
+// empty before the push. That is enough: a worker parks only after its re-check (below)
+// found every deque empty, so a deque that stayed non-empty since its last notify cannot
+// be hiding from a sleeper. The one race left, a thief emptying the deque while the
+// owner's stale view of `top` still counts the old items, can delay parallelism until
+// the owner's next push onto an empty deque, never lose work: the owner is awake and
+// pops its own deque before it ever parks. Pushes to the injection queue (work from
+// outside the pool) always notify.
+//
 // No lost wake-ups. The race is between a notifier that makes work visible and then
 // reads the counters, and a worker that announces it is parking (updates the counters
 // under the lock) and then re-checks every queue before it sleeps. The notifier issues

@@ -196,22 +196,28 @@ void scheduler::notify_one() noexcept {
   workers_[static_cast<std::size_t>(i)]->park.unpark();
 }
 
+// Pushes onto the calling worker's own deque. Only a push onto an empty deque looks for a
+// sleeper to wake (see "Local pushes" in idle.hpp): a non-empty deque was announced when
+// it became non-empty, and no worker parks while it can still see that work.
 void scheduler::push_local(worker& w, void* h) noexcept {
-  if (!w.deque.push(h)) [[unlikely]] {
-    // Full: move half of the deque to the injection queue in one batch (Tokio's
-    // overflow), then push. The owner takes from the top like a thief would.
-    void* batch[max_batch];
-    std::size_t moved = 0;
-    const std::size_t half = w.deque.capacity() / 2;
-    while (moved < half) {
-      const std::size_t n = w.deque.steal_batch(batch, std::min(max_batch, half - moved));
-      if (n == 0) break;
-      injection_.push_batch(batch, n);
-      moved += n;
-    }
-    w.stats.overflowed += moved;
-    if (!w.deque.push(h)) injection_.push(h);
+  const bool was_empty = w.deque.size_approx() == 0;
+  if (w.deque.push(h)) [[likely]] {
+    if (was_empty) notify_one();
+    return;
   }
+  // Full: move half of the deque to the injection queue in one batch (Tokio's
+  // overflow), then push. The owner takes from the top like a thief would.
+  void* batch[max_batch];
+  std::size_t moved = 0;
+  const std::size_t half = w.deque.capacity() / 2;
+  while (moved < half) {
+    const std::size_t n = w.deque.steal_batch(batch, std::min(max_batch, half - moved));
+    if (n == 0) break;
+    injection_.push_batch(batch, n);
+    moved += n;
+  }
+  w.stats.overflowed += moved;
+  if (!w.deque.push(h)) injection_.push(h);
   notify_one();
 }
 

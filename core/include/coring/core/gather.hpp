@@ -99,9 +99,10 @@ class [[nodiscard]] gather_awaitable {
   std::tuple<detail::result_t<Ts>...> await_resume() {
     std::apply(
         [](auto&... t) {
-          std::exception_ptr first;
-          ((first = first ? first : t.handle().promise().exception()), ...);
-          if (first) std::rethrow_exception(first);
+          // The first failure in argument order; the fold stops at it.
+          (void)((t.handle().promise().has_error() ? (std::rethrow_exception(t.handle().promise().exception()), true)
+                                                   : false) ||
+                 ...);
         },
         tasks_);
     return std::apply([](auto&... t) { return std::tuple<detail::result_t<Ts>...>(detail::take_result(t)...); },
@@ -141,7 +142,7 @@ class [[nodiscard]] gather_range_awaitable {
   // std::vector of the results in input order (void for task<void>).
   auto await_resume() {
     for (task<T>& t : tasks_) {
-      if (auto e = t.handle().promise().exception()) std::rethrow_exception(e);
+      if (t.handle().promise().has_error()) std::rethrow_exception(t.handle().promise().exception());
     }
     if constexpr (std::is_void_v<T>) {
       return;

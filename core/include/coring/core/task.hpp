@@ -40,6 +40,11 @@ namespace detail {
 
 class promise_base;
 
+template <class T>
+inline constexpr bool is_task = false;
+template <class T>
+inline constexpr bool is_task<task<T>> = true;
+
 // Where a child of gather/when_any reports its completion: the last child to arrive
 // resumes the parent. `on_arrive`, if set, sees every arrival first (when_any uses it to
 // pick the winner).
@@ -113,10 +118,17 @@ class promise_base {
   };
   final_awaiter final_suspend() const noexcept { return {}; }
 
+  // Awaiting another task is a plain call (as in asyncio, awaiting a coroutine is not a
+  // cancellation point): the callee checks at its own suspension points. Everything
+  // else is wrapped so that a pending cancellation throws before suspending.
   template <class A>
-  auto await_transform(A&& awaitable) {
-    using awaiter_t = decltype(get_awaiter(std::forward<A>(awaitable)));
-    return cancellable_awaiter<awaiter_t>(get_awaiter(std::forward<A>(awaitable)), cancel_);
+  decltype(auto) await_transform(A&& awaitable) {
+    if constexpr (is_task<std::remove_cvref_t<A>>) {
+      return std::forward<A>(awaitable);
+    } else {
+      using awaiter_t = decltype(get_awaiter(std::forward<A>(awaitable)));
+      return cancellable_awaiter<awaiter_t>(get_awaiter(std::forward<A>(awaitable)), cancel_);
+    }
   }
 
   void set_continuation(std::coroutine_handle<> h) noexcept { continuation_ = h; }
@@ -173,6 +185,7 @@ class task_promise final : public promise_base {
     return std::move(value_);
   }
   std::exception_ptr exception() const noexcept { return state_ == state::error ? error_ : nullptr; }
+  bool has_error() const noexcept { return state_ == state::error; }
 
  private:
   enum class state : std::uint8_t { empty, value, error };
@@ -194,6 +207,7 @@ class task_promise<T&> final : public promise_base {
     return *value_;
   }
   std::exception_ptr exception() const noexcept { return error_; }
+  bool has_error() const noexcept { return static_cast<bool>(error_); }
 
  private:
   T* value_ = nullptr;
@@ -210,6 +224,7 @@ class task_promise<void> final : public promise_base {
     if (error_) std::rethrow_exception(error_);
   }
   std::exception_ptr exception() const noexcept { return error_; }
+  bool has_error() const noexcept { return static_cast<bool>(error_); }
 
  private:
   std::exception_ptr error_;

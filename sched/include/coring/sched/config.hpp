@@ -49,16 +49,16 @@ class config_error : public std::runtime_error {
 
 // Explicit settings. An engaged field beats the environment and is validated the same way.
 struct runtime_options {
-  std::optional<unsigned> workers;           // CORING_WORKERS [1, 1024]; default available_cpus()
-  std::optional<unsigned> blocking_threads;  // CORING_BLOCKING_THREADS [1, 65536]; default 512
-  std::optional<unsigned> blocking_idle_ms;  // CORING_BLOCKING_IDLE_MS [0, 86400000]; default 10000
-  std::optional<unsigned> compute_threads;   // CORING_COMPUTE_THREADS [1, 1024]; default = workers
-  std::optional<unsigned> ring_entries;      // CORING_RING_ENTRIES power of two in [2, 32768]; default 256
-  std::optional<bool> sqpoll;                // CORING_SQPOLL 0|1; default 0
-  std::optional<std::vector<unsigned>> pin;  // CORING_PIN (see above); empty vector = no pinning; default none
-  std::optional<unsigned> spin_us;           // CORING_SPIN_US [0, 1000000]; default 50
-  std::optional<unsigned> local_queue;       // CORING_LOCAL_QUEUE power of two in [16, 65536]; default 256
-  std::optional<bool> stats;                 // CORING_STATS 0|1; default 0
+  std::optional<unsigned> workers{};           // CORING_WORKERS [1, 1024]; default available_cpus()
+  std::optional<unsigned> blocking_threads{};  // CORING_BLOCKING_THREADS [1, 65536]; default 512
+  std::optional<unsigned> blocking_idle_ms{};  // CORING_BLOCKING_IDLE_MS [0, 86400000]; default 10000
+  std::optional<unsigned> compute_threads{};   // CORING_COMPUTE_THREADS [1, 1024]; default = workers
+  std::optional<unsigned> ring_entries{};      // CORING_RING_ENTRIES power of two in [2, 32768]; default 256
+  std::optional<bool> sqpoll{};                // CORING_SQPOLL 0|1; default 0
+  std::optional<std::vector<unsigned>> pin{};  // CORING_PIN (see above); empty vector = no pinning; default none
+  std::optional<unsigned> spin_us{};           // CORING_SPIN_US [0, 1000000]; default 50
+  std::optional<unsigned> local_queue{};       // CORING_LOCAL_QUEUE power of two in [16, 65536]; default 256
+  std::optional<bool> stats{};                 // CORING_STATS 0|1; default 0
 };
 
 enum class config_source { option, environment, default_value };

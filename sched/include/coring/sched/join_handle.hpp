@@ -114,6 +114,20 @@ class spawned_promise final : public promise_base {
 
   spawned<T> get_return_object() noexcept { return {spawned_handle<T>::from_promise(*this)}; }
   void unhandled_exception() noexcept { error_ = std::current_exception(); }
+
+  // A task cancelled before it was first resumed never runs its body: the first resume
+  // throws coring::cancelled (await_resume of the initial suspend is inside the body's
+  // try block, so the exception becomes the task's outcome).
+  struct initial_awaiter {
+    const cancel_source* source;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    void await_resume() const {
+      if (source->requested()) throw cancelled{};
+    }
+  };
+  initial_awaiter initial_suspend() const noexcept { return {&cancel_}; }
+
   template <class U>
   void return_value(U&& v) {
     value_.emplace(std::forward<U>(v));
