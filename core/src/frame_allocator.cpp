@@ -1,5 +1,6 @@
 #include <coring/core/frame_allocator.hpp>
 
+#include <algorithm>
 #include <mutex>
 
 namespace coring::detail {
@@ -9,9 +10,9 @@ constinit thread_local frame_cache tls_frame_cache{};
 namespace {
 
 // The process-wide pool behind the per-thread lists. Blocks move in and out in batches
-// of half a thread list, under one mutex; beyond `pool_limit` blocks per class the pool
-// returns memory to malloc instead of hoarding it.
-constexpr std::uint32_t pool_limit = 64 * 1024;
+// of half a thread list, under one mutex. Blocks come from slabs and are kept for reuse:
+// frame memory stays at its peak (like most allocators' caches).
+constexpr std::size_t slab_bytes = 16 * 1024;
 
 std::size_t class_bytes(std::size_t cls) noexcept { return (cls + 1) * frame_granule; }
 
@@ -40,10 +41,6 @@ class frame_pool {
       void* block = cache.head[cls];
       cache.head[cls] = *static_cast<void**>(block);
       --cache.count[cls];
-      if (count_[cls] >= pool_limit) {
-        ::operator delete(block, class_bytes(cls));
-        continue;
-      }
       *static_cast<void**>(block) = head_[cls];
       head_[cls] = block;
       ++count_[cls];
@@ -85,18 +82,32 @@ void register_exit_hook(frame_cache& cache) {
   cache.registered = true;
 }
 
+// Carves a fresh slab into blocks of class `cls` on `cache`'s list. One malloc per slab
+// instead of one per frame: a spawn burst on a worker otherwise pays a malloc (and, in a
+// glibc thread arena, page faults and mprotect calls) per frame. Slab blocks are never
+// given back to malloc; the pool keeps them (see frame_pool::take).
+void refill_from_slab(frame_cache& cache, std::size_t cls) {
+  const std::size_t bytes = class_bytes(cls);
+  const std::size_t blocks = std::max<std::size_t>(32, slab_bytes / bytes);
+  auto* slab = static_cast<unsigned char*>(::operator new(blocks * bytes));
+  for (std::size_t i = 0; i < blocks; ++i) {
+    void* block = slab + i * bytes;
+    *static_cast<void**>(block) = cache.head[cls];
+    cache.head[cls] = block;
+  }
+  cache.count[cls] += static_cast<std::uint32_t>(blocks);
+}
+
 }  // namespace
 
 void* allocate_frame_slow(std::size_t cls) {
   frame_cache& cache = tls_frame_cache;
   if (!cache.registered) register_exit_hook(cache);
-  if (pool().refill(cache, cls, frame_cache_limit / 2) != 0) {
-    void* block = cache.head[cls];
-    cache.head[cls] = *static_cast<void**>(block);
-    --cache.count[cls];
-    return block;
-  }
-  return ::operator new(class_bytes(cls));
+  if (pool().refill(cache, cls, frame_cache_limit / 2) == 0) refill_from_slab(cache, cls);
+  void* block = cache.head[cls];
+  cache.head[cls] = *static_cast<void**>(block);
+  --cache.count[cls];
+  return block;
 }
 
 void deallocate_frame_slow(void* block, std::size_t cls) noexcept {

@@ -7,9 +7,10 @@
 // from the one that allocated it (a stolen task finishes on the thief); it then simply
 // joins the releasing thread's list. A list longer than `frame_cache_limit` gives half
 // of its blocks to a process-wide pool in one batch, and an empty list refills from that
-// pool before falling back to malloc, so memory migrates between threads in batches
+// pool before carving a new 16 KiB slab, so memory migrates between threads in batches
 // instead of piling up on the thread that happens to free. When a thread exits, its
-// lists go back to the pool.
+// lists go back to the pool. Frame memory is kept for reuse, never returned to malloc:
+// the process holds the peak of its concurrently live frames.
 //
 // Under AddressSanitizer frames go straight to operator new/delete so that a
 // use-after-free of a frame is still reported.

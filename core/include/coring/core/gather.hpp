@@ -116,6 +116,8 @@ class [[nodiscard]] gather_awaitable {
 
 template <class T>
 class [[nodiscard]] gather_range_awaitable {
+  static_assert(!std::is_reference_v<T>, "gather over a vector of task<T&> is not supported");
+
  public:
   explicit gather_range_awaitable(std::vector<task<T>> tasks) : tasks_(std::move(tasks)) {}
   gather_range_awaitable(const gather_range_awaitable&) = delete;
@@ -124,19 +126,26 @@ class [[nodiscard]] gather_range_awaitable {
   bool await_ready() const noexcept { return tasks_.empty(); }
 
   template <class Promise>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
     join_.remaining.store(tasks_.size(), std::memory_order_relaxed);
     join_.parent = parent;
     const detail::cancel_source* source = detail::cancellation_of(parent);
-    std::vector<std::coroutine_handle<>> children;
-    children.reserve(tasks_.size());
     std::uint32_t i = 0;
     for (task<T>& t : tasks_) {
       t.handle().promise().set_join(&join_, i++);
       t.handle().promise().set_cancellation(source);
-      children.push_back(t.handle());
     }
-    return detail::start_children(children.data(), children.size());
+    // tasks_ stays valid while children run: the parent, which owns it, resumes only after
+    // the last child, which is not started before this returns.
+    executor* ex = current_executor();
+    for (std::size_t k = 0; k + 1 < tasks_.size(); ++k) {
+      if (ex != nullptr) {
+        ex->fork(tasks_[k].handle());
+      } else {
+        tasks_[k].handle().resume();
+      }
+    }
+    return tasks_.back().handle();
   }
 
   // std::vector of the results in input order (void for task<void>).
