@@ -256,3 +256,61 @@ TEST(sched, tiny_local_queue_overflows_into_injection) {
   rt.block_on(body());
   EXPECT_EQ(ran.load(), 10'000u);
 }
+
+TEST(runtime_death, run_prints_config_error_and_exits_2) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("CORING_WORKERS", "0", 1);
+        (void)coring::run(value(1));
+      },
+      testing::ExitedWithCode(2), "CORING_WORKERS='0'");
+}
+
+TEST(runtime, bad_option_throws_config_error) {
+  coring::runtime_options o;
+  o.local_queue = 100;  // not a power of two
+  EXPECT_THROW(coring::runtime rt(o), coring::config_error);
+}
+
+namespace {
+// A custom awaitable that is woken through executor::post from a thread outside the pool
+// (how io completions and offload results come back).
+struct woken_by_foreign_thread {
+  std::thread waker;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    coring::executor* ex = coring::current_executor();
+    waker = std::thread([ex, h] { ex->post(h); });
+  }
+  void await_resume() { waker.join(); }
+};
+// Woken through executor::post by the worker itself (the LIFO-slot path).
+struct woken_by_self {
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) const noexcept { coring::current_executor()->post(h); }
+  void await_resume() const noexcept {}
+};
+}  // namespace
+
+CO_TEST(executor, post_from_a_foreign_thread_resumes_on_a_worker) {
+  for (int i = 0; i < 200; ++i) {
+    co_await woken_by_foreign_thread{};
+    EXPECT_GE(coring::current_worker(), 0);
+  }
+}
+
+CO_TEST(executor, post_from_a_worker_resumes_again) {
+  std::atomic<std::uint64_t> ran{0};
+  std::vector<coring::join_handle<void>> handles;
+  for (int t = 0; t < 8; ++t) {
+    handles.push_back(coring::spawn([](std::atomic<std::uint64_t>& n) -> coring::task<void> {
+      for (int i = 0; i < 10'000; ++i) {
+        co_await woken_by_self{};
+        n.fetch_add(1, std::memory_order_relaxed);
+      }
+    }(ran)));
+  }
+  for (auto& h : handles) co_await h;
+  EXPECT_EQ(ran.load(), 80'000u);
+}

@@ -1,0 +1,130 @@
+"""`tools/bench --compare OLD [NEW]`: per-benchmark change between two result folders.
+
+The verdict is noise-aware. Each side has a median and a min–max over its repetitions. A
+change is "same" when it is smaller than MIN_CHANGE_PCT, or when the medians differ by
+no more than the combined spread of the two runs: the mean of their two min–max ranges
+(for ranges centred on their medians, exactly the point where they stop overlapping).
+Otherwise it is "faster" or "slower" by the percentage of the median. Lower is better
+for every metric compared here (time, or ns per task).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .results import Bench, Stats, format_stats, load_folder, size_key, stats
+from .targets import contender_sort_key, family_sort_key
+
+MIN_CHANGE_PCT = 3.0
+
+
+@dataclass
+class Change:
+    name: str
+    old: Stats | None
+    new: Stats | None
+    unit: str
+    verdict: str        # same / faster / slower / only in OLD / only in NEW / n/a
+    pct: float | None = None
+    why: str = ""
+    threshold: float = MIN_CHANGE_PCT
+
+
+def verdict(old: Stats, new: Stats, min_pct: float = MIN_CHANGE_PCT) -> tuple[str, float]:
+    """("same" | "faster" | "slower", change of the median in %)."""
+    if old.median == 0:
+        return ("same" if new.median == 0 else "slower"), 0.0
+    delta = new.median - old.median
+    pct = 100.0 * delta / old.median
+    noise = (old.spread + new.spread) / 2.0
+    if abs(pct) < min_pct or abs(delta) <= noise:
+        return "same", pct
+    return ("faster" if delta < 0 else "slower"), pct
+
+
+def _samples(b: Bench) -> tuple[Stats | None, str]:
+    values, unit = b.metric()
+    return stats(values), unit
+
+
+def compare(old: dict[str, Bench], new: dict[str, Bench],
+            min_pct: float = MIN_CHANGE_PCT) -> list[Change]:
+    changes = []
+    def order(name):
+        b = old.get(name) or new[name]
+        return (family_sort_key(b.family), contender_sort_key(b.contender), size_key(b.size))
+    for name in sorted(set(old) | set(new), key=order):
+        o, n = old.get(name), new.get(name)
+        if o is None or n is None:
+            b = o or n
+            s, unit = _samples(b)
+            changes.append(Change(name, s if o else None, s if n else None, unit,
+                                  "only in OLD" if o else "only in NEW"))
+            continue
+        (so, unit), (sn, _) = _samples(o), _samples(n)
+        if o.error or n.error or so is None or sn is None:
+            why = "; ".join(f"{'failed' if b.failed else 'not run'} in {side}: {b.error}"
+                            for side, b in (("OLD", o), ("NEW", n)) if b.error) or "no samples"
+            changes.append(Change(name, so, sn, unit, "n/a", why=why))
+            continue
+        v, pct = verdict(so, sn, min_pct)
+        changes.append(Change(name, so, sn, unit, v, pct, threshold=min_pct))
+    return changes
+
+
+def _cell(s: Stats | None, unit: str) -> str:
+    return "-" if s is None else format_stats(s, unit)
+
+
+def render(changes: list[Change], old_dir: str, new_dir: str,
+           min_pct: float = MIN_CHANGE_PCT) -> str:
+    rows = [["benchmark", "OLD median (min–max)", "NEW median (min–max)", "change",
+             "verdict"]]
+    for c in changes:
+        change = "" if c.pct is None else f"{c.pct:+.1f}%"
+        if c.verdict == "same" and c.pct is not None and abs(c.pct) >= c.threshold:
+            v = "same (within noise)"   # a real-looking change, but inside the spread
+        elif c.verdict in ("faster", "slower"):
+            v = f"{c.verdict} {abs(c.pct):.1f}%"
+        else:
+            v = c.verdict
+        if c.why:
+            v += f" ({c.why})"
+        rows.append([c.name, _cell(c.old, c.unit), _cell(c.new, c.unit), change, v])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = [f"OLD: {old_dir}", f"NEW: {new_dir}",
+           f"verdict: 'same' when the medians differ by < {min_pct:g}% or by no more "
+           "than the mean of the two runs' min–max spreads (lower is better)", ""]
+    for i, r in enumerate(rows):
+        out.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    counts: dict[str, int] = {}
+    for c in changes:
+        counts[c.verdict] = counts.get(c.verdict, 0) + 1
+    order = ["same", "faster", "slower", "n/a", "only in OLD", "only in NEW"]
+    summary = ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
+    out += ["", f"summary: {len(changes)} benchmarks: {summary or 'nothing to compare'}"]
+    return "\n".join(out) + "\n"
+
+
+def latest_result(results_root: str, exclude: str) -> str | None:
+    """The most recently written result folder under results_root other than exclude."""
+    if not os.path.isdir(results_root):
+        return None
+    candidates = []
+    for entry in os.listdir(results_root):
+        path = os.path.join(results_root, entry)
+        if os.path.isdir(path) and os.path.realpath(path) != os.path.realpath(exclude) and \
+                any(f.endswith(".json") and f != "run.json" for f in os.listdir(path)):
+            candidates.append((os.path.getmtime(path), path))
+    return max(candidates)[1] if candidates else None
+
+
+def run(old_dir: str, new_dir: str, min_pct: float = MIN_CHANGE_PCT) -> tuple[str, list[str]]:
+    """The comparison text and any problems loading either folder."""
+    old, _, problems_old = load_folder(old_dir)
+    new, _, problems_new = load_folder(new_dir)
+    problems = [f"OLD: {p}" for p in problems_old] + [f"NEW: {p}" for p in problems_new]
+    return render(compare(old, new, min_pct), old_dir, new_dir, min_pct), problems

@@ -1,0 +1,86 @@
+"""The targets of DESIGN.md §5 ("The benchmark suite"), as data.
+
+Keep this table in step with the `target` column of DESIGN.md §5. A target is checked in
+the same run (a ratio between contenders measured side by side, never against a number
+from another machine), at every size the report shows; where the size differs from the
+one DESIGN.md states the target for, the verdict is marked as indicative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    family: str
+    text: str                  # how DESIGN.md §5 states it
+    short: str                 # table header
+    kind: str                  # see evaluate() in report.py
+    baseline: str | None = None
+    limit: float = 0.0
+    counter: str | None = None
+    defined_at: tuple[str, ...] = ()   # sizes the target is stated for; () = any
+    workers: int | None = None         # applies only when run on this many workers
+
+
+TARGETS: list[Target] = [
+    # kind "ratio_max": coring / baseline <= limit (lower metric is better).
+    # kind "cheaper_min": baseline / coring >= limit, per task.
+    # kind "counter_max": coring's counter (worst repetition) <= limit.
+    # kind "manual": stated for the reader, not checked by the runner.
+    Target("spawn_join", "≤ 0.5× oneTBB task_group (ns per task)",
+           "≤ 0.5× tbb", "ratio_max", baseline="tbb", limit=0.5),
+    Target("spawn_join", "≥ 300× cheaper per task than std::thread",
+           "≥ 300× cheaper than std_thread", "cheaper_min", baseline="std_thread", limit=300),
+    Target("fib", "fib(35) ≤ 0.30× oneTBB task_group (stretch 0.20×)",
+           "≤ 0.30× tbb", "ratio_max", baseline="tbb", limit=0.30, defined_at=("35",)),
+    Target("skynet", "1M leaves ≤ 0.40× oneTBB task_group",
+           "≤ 0.40× tbb", "ratio_max", baseline="tbb", limit=0.40,
+           defined_at=("1000000",)),
+    Target("skynet", "1M leaves in ≤ 32 MiB peak RSS",
+           "≤ 32 MiB peak RSS", "counter_max", counter="peak_rss_mib", limit=32,
+           defined_at=("1000000",)),
+    Target("nqueens", "nqueens(13) ≤ 0.85× oneTBB task_group",
+           "≤ 0.85× tbb", "ratio_max", baseline="tbb", limit=0.85, defined_at=("13",)),
+    Target("nqueens", "nqueens(13) ≤ 1.15× serial on 1 worker",
+           "≤ 1.15× serial (1 worker)", "ratio_max", baseline="serial", limit=1.15,
+           defined_at=("13",), workers=1),
+    Target("ping_pong", "≤ 100 ns per round trip on one worker", "", "manual"),
+    Target("channel_mpmc", "4 producers × 4 consumers, 10M items: ≥ 20M items/s", "",
+           "manual"),
+    Target("sleep_many", "10k sleepers: ≥ 50× faster to start than 10k std::threads; "
+           "1M × 100 ms done in ≤ 1.5 s, ≤ 256 MiB", "", "manual"),
+    Target("tcp_echo", "≥ 0.9× raw io_uring, ≥ 1.7× thread-per-connection at 64 and 512 "
+           "connections", "", "manual"),
+    Target("offload", "blocking(noop) ≤ 10 µs median", "", "manual"),
+    Target("file_read", "≥ 1.0× pread on 2 threads", "", "manual"),
+    Target("http_plaintext", "≥ 2× thread-per-connection requests/s, lower p99", "",
+           "manual"),
+]
+
+# Order of contender columns; unknown contenders follow alphabetically.
+CONTENDER_ORDER = ["coring", "tbb", "std_thread", "std_async", "serial", "raw_io_uring",
+                   "thread_per_conn"]
+
+# Baseline of the speed-up chart, first one measured wins (issue 5: std::thread).
+CHART_BASELINES = ["std_thread", "tbb", "serial"]
+
+FAMILY_ORDER = ["spawn_join", "fib", "skynet", "nqueens", "ping_pong", "channel_mpmc",
+                "sleep_many", "tcp_echo", "offload", "file_read", "http_plaintext"]
+
+
+def targets_for(family: str) -> list[Target]:
+    return [t for t in TARGETS if t.family == family]
+
+
+def contender_sort_key(name: str):
+    if name in CONTENDER_ORDER:
+        return (CONTENDER_ORDER.index(name), name)
+    return (len(CONTENDER_ORDER), name)
+
+
+def family_sort_key(name: str):
+    if name in FAMILY_ORDER:
+        return (FAMILY_ORDER.index(name), name)
+    return (len(FAMILY_ORDER), name)
