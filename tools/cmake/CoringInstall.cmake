@@ -22,5 +22,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/coringConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/coringConfig.cmake ${PROJECT_BINARY_DIR}/coringConfigVersion.cmake
         DESTINATION ${CORING_CMAKE_DIR})
 
+# The .pc file locates the prefix relative to itself, so `cmake --install --prefix X`
+# works wherever X is.
+file(RELATIVE_PATH CORING_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${PROJECT_SOURCE_DIR}/tools/cmake/coring.pc.in ${PROJECT_BINARY_DIR}/coring.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/coring.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
