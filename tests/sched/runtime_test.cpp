@@ -2,6 +2,8 @@
 #include "co_test.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -274,16 +276,54 @@ TEST(runtime, bad_option_throws_config_error) {
 }
 
 namespace {
-// A custom awaitable that is woken through executor::post from a thread outside the pool
-// (how io completions and offload results come back).
-struct woken_by_foreign_thread {
-  std::thread waker;
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    coring::executor* ex = coring::current_executor();
-    waker = std::thread([ex, h] { ex->post(h); });
+// A thread outside the pool that resumes coroutines through executor::post (how io
+// completions and offload results come back).
+class foreign_poster {
+ public:
+  foreign_poster() : thread_([this] { run(); }) {}
+  ~foreign_poster() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
   }
-  void await_resume() { waker.join(); }
+  void post_later(coring::executor* ex, std::coroutine_handle<> h) {
+    // Notify under the lock: once the item can be taken, the coroutine may resume and
+    // destroy this poster, so nothing of it may be touched after the unlock.
+    std::lock_guard lock(mutex_);
+    items_.emplace_back(ex, h);
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !items_.empty(); });
+      if (items_.empty()) return;
+      auto [ex, h] = items_.front();
+      items_.erase(items_.begin());
+      lock.unlock();
+      ex->post(h);
+      lock.lock();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::pair<coring::executor*, std::coroutine_handle<>>> items_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// Suspends and is resumed by the foreign thread. Nothing of the awaiter is touched after
+// the handle is handed over: the coroutine may already run on a worker by then.
+struct woken_by_foreign_thread {
+  foreign_poster& poster;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) const { poster.post_later(coring::current_executor(), h); }
+  void await_resume() const noexcept {}
 };
 // Woken through executor::post by the worker itself (the LIFO-slot path).
 struct woken_by_self {
@@ -294,8 +334,9 @@ struct woken_by_self {
 }  // namespace
 
 CO_TEST(executor, post_from_a_foreign_thread_resumes_on_a_worker) {
+  foreign_poster poster;
   for (int i = 0; i < 200; ++i) {
-    co_await woken_by_foreign_thread{};
+    co_await woken_by_foreign_thread{poster};
     EXPECT_GE(coring::current_worker(), 0);
   }
 }
