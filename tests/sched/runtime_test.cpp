@@ -355,3 +355,17 @@ CO_TEST(executor, post_from_a_worker_resumes_again) {
   for (auto& h : handles) co_await h;
   EXPECT_EQ(ran.load(), 80'000u);
 }
+
+TEST(cancel, reaches_a_task_suspended_on_a_join_handle) {
+  coring::runtime rt(coring::testing::co_test_options());
+  std::atomic<bool> stop{false};
+  std::atomic<int> started{0};
+  auto outer = [&]() -> coring::task<void> {
+    auto inner = coring::spawn(spin_yield(stop, started));
+    co_await inner;  // suspended here when the cancel arrives; passes it on to `inner`
+  };
+  auto h = rt.spawn(outer());
+  while (started.load() == 0) std::this_thread::yield();
+  h.cancel();
+  EXPECT_THROW(h.get(), coring::cancelled);
+}

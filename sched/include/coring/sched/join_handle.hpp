@@ -281,14 +281,28 @@ class [[nodiscard]] join_handle {
 
   // Awaiting resumes the awaiting coroutine, on the thread that finished the task, with
   // its value or exception. Awaiting an empty handle throws std::logic_error.
-  auto operator co_await() && noexcept { return awaiter{this}; }
-  auto operator co_await() & noexcept { return awaiter{this}; }
+  auto operator co_await() && noexcept { return awaiter(this); }
+  auto operator co_await() & noexcept { return awaiter(this); }
 
  private:
-  struct awaiter {
+  // While suspended, the awaiter is linked into the awaiting task's cancellation: if
+  // that task is cancelled, the request is passed on to the awaited task (as asyncio
+  // does), and the awaiter keeps waiting for it to finish, so the awaiting task sees
+  // the awaited task's outcome, normally coring::cancelled.
+  struct awaiter : detail::cancel_callback {
     join_handle* self;
+    const detail::cancel_source* source = nullptr;
+
+    explicit awaiter(join_handle* h) noexcept : self(h) {
+      on_cancel = [](detail::cancel_callback& cb) noexcept { static_cast<awaiter&>(cb).self->cancel(); };
+    }
     bool await_ready() const noexcept { return !self->h_ || self->done(); }
-    bool await_suspend(std::coroutine_handle<> waiting) noexcept {
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> waiting) noexcept {
+      if constexpr (std::is_base_of_v<detail::promise_base, Promise>) {
+        source = waiting.promise().cancellation();
+        if (source != nullptr && !source->attach(*this)) self->cancel();
+      }
       std::uintptr_t expected = detail::join_state::running;
       // acq_rel: publishes the waiter; on failure the task is done and acquire makes its
       // result visible, so we resume at once.
@@ -296,6 +310,7 @@ class [[nodiscard]] join_handle {
           expected, reinterpret_cast<std::uintptr_t>(waiting.address()), std::memory_order_acq_rel);
     }
     T await_resume() {
+      if (source != nullptr) source->detach(*this);
       if (!self->h_) throw std::logic_error("coring::join_handle: awaiting an empty handle");
       return self->consume();
     }
