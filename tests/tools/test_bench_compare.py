@@ -26,6 +26,32 @@ def s(median, lo, hi, n=3):
     return Stats(median, lo, hi, n)
 
 
+class DriftTest(unittest.TestCase):
+    def pairs(self, coring_pct, baseline_pcts):
+        out = [("coring", s(100, 100, 100), s(100 + coring_pct, 100 + coring_pct, 100 + coring_pct))]
+        out += [("tbb", s(100, 100, 100), s(100 + p, 100 + p, 100 + p)) for p in baseline_pcts]
+        return out
+
+    def test_drift_is_the_median_baseline_change(self):
+        drift, band = compare.machine_drift(self.pairs(0, [-2, -3, -1, -9, 2]))
+        self.assertAlmostEqual(drift, -2.0)
+        self.assertAlmostEqual(band, 7.0)
+
+    def test_too_few_baselines_give_no_drift(self):
+        self.assertIsNone(compare.machine_drift(self.pairs(0, [5, 6, 7])))
+
+    def test_band_is_capped(self):
+        _, band = compare.machine_drift(self.pairs(0, [0, 0, 0, 40]))
+        self.assertEqual(band, compare.MAX_BAND_PCT)
+
+    def test_coring_moving_with_the_machine_is_same(self):
+        # The machine got 10% slower; coring too: not a regression.
+        self.assertEqual(compare.verdict(s(100, 100, 100), s(110, 110, 110), 3.0, drift=10.0)[0], "same")
+
+    def test_coring_regression_beyond_drift_and_band_is_slower(self):
+        self.assertEqual(compare.verdict(s(100, 100, 100), s(130, 130, 130), 7.0, drift=-2.0)[0], "slower")
+
+
 class VerdictTest(unittest.TestCase):
     def test_small_change_is_same_even_without_spread(self):
         self.assertEqual(compare.verdict(s(100, 100, 100, 1), s(102.9, 102.9, 102.9, 1))[0],

@@ -1,0 +1,138 @@
+// reactor: one io_uring, its timers and its wake-up, driven by ONE thread.
+//
+// The reactor is the bottom of the io layer. Awaiters (sleep, file and socket
+// operations, signals) find the reactor of the thread they run on with
+// `current_reactor()`, put their operation into its submission queue and suspend; the
+// thread that drives the reactor reaps the completions and hands each coroutine back to
+// the executor that was current when it suspended (or resumes it at the end of the
+// pass, when there was none).
+//
+// Threads. Only the thread that drives a reactor (its "owner") may call poll(), wait(),
+// submit(), add_timer() and the other functions marked "owner thread": the ring is set
+// up with IORING_SETUP_SINGLE_ISSUER, so the kernel itself refuses other submitters.
+// The owner is the first thread that calls poll() or wait() (the ring is created
+// disabled and enabled there, which binds it). Other threads reach a reactor through
+// wake() and through cancellation requests, which go through a locked queue and the
+// wake-up eventfd.
+//
+// A loop that owns a reactor (io_context, later each sched worker) calls, per pass:
+//   poll()        submit what was queued, reap completions, fire due timers; never blocks
+//   wait(max)     the same, but blocks until a completion, the nearest timer, a wake(),
+//                 or `max` — call it only when the loop has nothing else to run
+//   wake()        (any thread) makes a current or the next wait() return promptly
+// liburing never appears in this header.
+#pragma once
+
+#include <coring/io/detail/op.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+namespace coring {
+
+// Ring configuration: a plain struct; the sched config layer fills it from
+// CORING_RING_ENTRIES / CORING_SQPOLL (the reactor never reads the environment).
+struct reactor_options {
+  unsigned entries = 256;  // submission queue entries (the kernel rounds up to a power of two)
+  bool sqpoll = false;     // a kernel thread polls the SQ (IORING_SETUP_SQPOLL)
+};
+
+// Thrown when the kernel refuses io_uring itself (ENOSYS: no io_uring; EPERM: disabled
+// by sysctl kernel.io_uring_disabled or a seccomp filter). what() starts with
+// "io_uring unavailable: ". Tests turn it into GTEST_SKIP.
+class io_uring_unavailable : public std::system_error {
+ public:
+  io_uring_unavailable(int err, const std::string& what) : std::system_error(err, std::generic_category(), what) {}
+};
+
+// What the ring was set up with (for coring-info and tests).
+struct reactor_info {
+  unsigned sq_entries = 0;
+  unsigned cq_entries = 0;
+  bool single_issuer = false;
+  bool defer_taskrun = false;
+  bool coop_taskrun = false;
+  bool submit_all = false;
+  bool sqpoll = false;
+};
+
+class reactor {
+ public:
+  // Sets up the ring (any thread; see the header comment for which thread becomes the
+  // owner). Tries SINGLE_ISSUER|DEFER_TASKRUN|COOP_TASKRUN, falling back flag by flag
+  // on kernels that reject them, and probes every opcode the io layer uses.
+  // Throws io_uring_unavailable (ENOSYS/EPERM), std::system_error naming the missing
+  // opcode or kernel feature, or std::system_error for other setup failures (ENOMEM:
+  // locked-memory limit).
+  explicit reactor(const reactor_options& options = {});
+
+  // Owner thread (or any thread once the owner has stopped driving it). Closes the ring;
+  // the kernel cancels whatever is still in flight. Coroutines suspended in this
+  // reactor's operations are not resumed: whoever owns their frames destroys them
+  // after the reactor.
+  ~reactor();
+
+  reactor(const reactor&) = delete;
+  reactor& operator=(const reactor&) = delete;
+
+  // Owner thread. One non-blocking pass: fire due timers, process cancellation
+  // requests, submit everything queued (one io_uring_enter), reap all completions, fire
+  // timers again, resume the coroutines that had no executor. Returns how many
+  // operations completed (timers included). Throws std::system_error if the ring
+  // itself fails (never for a failed operation: that goes to its awaiter).
+  std::size_t poll();
+
+  // Owner thread. Like poll(), but if nothing completed yet, blocks in
+  // io_uring_submit_and_wait_timeout until a completion, the nearest timer deadline, a
+  // wake(), or `max` has passed (forever without `max` if there is no timer).
+  std::size_t wait(std::optional<std::chrono::nanoseconds> max = std::nullopt);
+
+  // Any thread. Makes the owner's current wait() return, or its next one return at
+  // once. Coalesced: at most one eventfd write until the owner has seen it. Never blocks.
+  void wake() noexcept;
+
+  // Owner thread. True when no operation is queued, in flight or sleeping on a timer
+  // (internal wake-up machinery excluded).
+  bool idle() const noexcept;
+
+  const reactor_info& info() const noexcept;
+
+  // --- For awaiters (owner thread unless noted); users do not call these. ---
+
+  // Queues `op` (a kernel_op) for submission with the next pass. If the SQ or the
+  // completion budget is full, `op` waits in the pending list (no failure).
+  void submit(detail::kernel_op& op) noexcept;
+  // Arms `t` to complete (result 0) at its deadline.
+  void add_timer(detail::timer_op& t) noexcept;
+  // Disarms `t` without completing it; false if it is not armed.
+  bool remove_timer(detail::timer_op& t) noexcept;
+  // Any thread: asks the owner to cancel `op` (IORING_OP_ASYNC_CANCEL for a kernel
+  // operation; a pending operation or a timer completes with -ECANCELED directly).
+  // Called from cancel_callback::on_cancel: takes one mutex briefly, never blocks on the
+  // owner.
+  void request_cancel(detail::reactor_op& op) noexcept;
+  // Owner thread: `op` completed after its cancellation was requested; drops the
+  // request if it is still queued (the op's frame is about to be released).
+  void forget_cancel(detail::reactor_op& op) noexcept;
+  // Owner thread: resume `h` at the end of the current pass (used when no executor was
+  // current at suspension).
+  void resume_later(std::coroutine_handle<> h) noexcept;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+// The reactor driven by the calling thread, or nullptr.
+reactor* current_reactor() noexcept;
+
+// Publishes `r` as the calling thread's reactor (nullptr to clear); returns the previous
+// one. For loops that own a reactor (io_context, sched workers).
+reactor* set_current_reactor(reactor* r) noexcept;
+
+}  // namespace coring
