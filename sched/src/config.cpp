@@ -61,7 +61,6 @@ unsigned fixed(const runtime_config&) { return Value; }
 unsigned all_available_cpus(const runtime_config&) { return available_cpus(); }
 unsigned same_as_workers(const runtime_config& c) { return c.workers; }
 
-constexpr std::string_view reactor = "the io_uring reactor lands";
 constexpr std::string_view blocking_pool = "the blocking pool lands";
 
 using opt = runtime_options;
@@ -78,8 +77,8 @@ constexpr std::array<variable, 10> variables{{
     {"CORING_COMPUTE_THREADS",
      number_rule{&opt::compute_threads, &cfg::compute_threads, 1, 1024, false, same_as_workers},
      "the compute pool lands"},
-    {"CORING_RING_ENTRIES", number_rule{&opt::ring_entries, &cfg::ring_entries, 2, 32768, true, fixed<256>}, reactor},
-    {"CORING_SQPOLL", flag_rule{&opt::sqpoll, &cfg::sqpoll, false}, reactor},
+    {"CORING_RING_ENTRIES", number_rule{&opt::ring_entries, &cfg::ring_entries, 2, 32768, true, fixed<256>}, {}},
+    {"CORING_SQPOLL", flag_rule{&opt::sqpoll, &cfg::sqpoll, false}, {}},
     {"CORING_PIN", pin_rule{}, {}},
     {"CORING_SPIN_US", number_rule{&opt::spin_us, &cfg::spin_us, 0, 1'000'000, false, fixed<50>}, {}},
     {"CORING_LOCAL_QUEUE", number_rule{&opt::local_queue, &cfg::local_queue, 16, 65536, true, fixed<256>}, {}},

@@ -30,8 +30,9 @@
 // consistency of the two then guarantees that either the notifier sees the parker
 // counted as parked (and wakes it), or the parker's re-check sees the work (and does
 // not sleep). Acquire/release alone would allow both to miss each other (store-load
-// reordering), hence seq_cst. The parker's own sleep uses a per-worker flag, so an
-// unpark that arrives before it sleeps is not lost either.
+// reordering), hence seq_cst. The parker sleeps in its reactor; the notifier sets the
+// parker's flag and then wakes the reactor (an eventfd write the ring remembers), so an
+// unpark that arrives before the sleep is not lost either.
 #pragma once
 
 #include <atomic>
@@ -41,21 +42,16 @@
 
 namespace coring::detail {
 
-// Sleeps one worker; any thread may wake it. A wake-up before the sleep is remembered.
-class parker {
- public:
-  void park() noexcept {
-    // acquire pairs with unpark's release: whatever the waker did before waking us is
-    // visible when we run again.
-    while (notified_.exchange(0, std::memory_order_acquire) == 0) notified_.wait(0, std::memory_order_relaxed);
-  }
-  void unpark() noexcept {
-    notified_.store(1, std::memory_order_release);
-    notified_.notify_one();
-  }
-
- private:
-  std::atomic<std::uint32_t> notified_{0};
+// How a worker sleeps: in its reactor (io_uring_submit_and_wait_timeout), so that an
+// I/O completion or a due timer wakes it as well as a notifier. `notified` is the flag a
+// notifier sets before waking the ring; it makes an unpark that arrives before the
+// sleep count (the reactor's wake() is likewise remembered by its eventfd).
+struct park_flag {
+  // acquire/release: whatever the notifier did before unparking is visible to the
+  // worker that consumes the flag.
+  bool consume() noexcept { return notified.exchange(0, std::memory_order_acquire) != 0; }
+  void set() noexcept { notified.store(1, std::memory_order_release); }
+  std::atomic<std::uint32_t> notified{0};
 };
 
 class idle_set {

@@ -6,6 +6,7 @@
 #include "idle.hpp"
 
 #include <coring/core/executor.hpp>
+#include <coring/io/reactor.hpp>
 #include <coring/sched/config.hpp>
 #include <coring/sched/deque.hpp>
 #include <coring/sched/injection_queue.hpp>
@@ -30,11 +31,13 @@ struct worker_stats {
   std::uint64_t injected = 0;       // coroutines taken from the injection queue
   std::uint64_t overflowed = 0;     // coroutines moved to the injection queue on overflow
   std::uint64_t parks = 0;          // times the worker slept
+  std::uint64_t polls = 0;          // non-blocking reactor passes that completed something
   std::uint64_t notifies = 0;       // sleepers this worker woke
 };
 
 struct alignas(64) worker {
-  worker(scheduler& s, int i, std::size_t queue_capacity) : sched(s), index(i), deque(queue_capacity) {}
+  worker(scheduler& s, int i, std::size_t queue_capacity, const reactor_options& ring_options)
+      : sched(s), index(i), deque(queue_capacity), ring(ring_options) {}
 
   scheduler& sched;
   const int index;
@@ -45,7 +48,8 @@ struct alignas(64) worker {
   std::uint32_t chain_budget = 0;  // take_next answers left before the loop must run
   std::uint64_t rng;            // xorshift state for picking victims
   bool searching = false;
-  parker park;
+  park_flag parked;
+  reactor ring;                 // this worker's io_uring; the worker parks in it
   worker_stats stats;
   std::thread thread;
 };
@@ -76,6 +80,10 @@ class scheduler final : public executor {
   void* take_injected(worker& w) noexcept;
   bool work_visible() const noexcept;
   void park(worker& w) noexcept;
+  void sleep_until_woken(worker& w) noexcept;
+  bool poll_ring(worker& w) noexcept;
+  void wait_ring(worker& w) noexcept;
+  void unpark(worker& w) noexcept;
   void push_local(worker& w, void* h) noexcept;
   void notify_one() noexcept;
   void print_stats() const;

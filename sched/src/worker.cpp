@@ -1,6 +1,8 @@
 // The worker loop and the scheduler's executor interface.
 #include "scheduler.hpp"
 
+#include <cstdlib>
+
 #include <chrono>
 #include <cstdio>
 #include <pthread.h>
@@ -43,7 +45,8 @@ scheduler::scheduler(const runtime_config& config)
     : config_(config), scope_(*this), idle_(config.workers) {
   workers_.reserve(config.workers);
   for (unsigned i = 0; i < config.workers; ++i) {
-    workers_.push_back(std::make_unique<worker>(*this, static_cast<int>(i), config.local_queue));
+    workers_.push_back(std::make_unique<worker>(*this, static_cast<int>(i), config.local_queue,
+                                                reactor_options{.entries = config.ring_entries, .sqpoll = config.sqpoll}));
     workers_.back()->rng = 0x9e3779b97f4a7c15ull * (i + 1);
   }
   try {
@@ -51,7 +54,7 @@ scheduler::scheduler(const runtime_config& config)
   } catch (const std::system_error& e) {
     stopping_.store(true, std::memory_order_seq_cst);
     for (auto& w : workers_) {
-      w->park.unpark();
+      unpark(*w);
       if (w->thread.joinable()) w->thread.join();
     }
     throw std::system_error(e.code(), "coring::runtime: cannot start " + std::to_string(config.workers) +
@@ -61,9 +64,9 @@ scheduler::scheduler(const runtime_config& config)
 
 scheduler::~scheduler() {
   // seq_cst: a worker that reads `stopping_ == false` and then parks is unparked below,
-  // because its park flag remembers the unpark.
+  // because its park flag and its ring's eventfd remember the unpark.
   stopping_.store(true, std::memory_order_seq_cst);
-  for (auto& w : workers_) w->park.unpark();
+  for (auto& w : workers_) unpark(*w);
   for (auto& w : workers_) w->thread.join();
   if (config_.stats) print_stats();
 }
@@ -80,6 +83,7 @@ void scheduler::run_worker(worker& w) {
   tls_worker = &w;
   tls_spawn_scope = &scope_;
   set_current_executor(this);
+  set_current_reactor(&w.ring);
   if (!config_.pin_cpus.empty()) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -88,6 +92,7 @@ void scheduler::run_worker(worker& w) {
   }
   for (;;) {
     void* h = next_local(w);
+    if (h == nullptr && poll_ring(w)) h = next_local(w);
     if (h == nullptr) h = steal(w);
     if (h == nullptr) {
       if (stopping_.load(std::memory_order_seq_cst)) break;
@@ -103,6 +108,7 @@ void scheduler::run_worker(worker& w) {
     ++w.stats.resumed;
     std::coroutine_handle<>::from_address(h).resume();
   }
+  set_current_reactor(nullptr);
   set_current_executor(nullptr);
   tls_spawn_scope = nullptr;
   tls_worker = nullptr;
@@ -110,6 +116,7 @@ void scheduler::run_worker(worker& w) {
 
 void* scheduler::next_local(worker& w) noexcept {
   if (++w.tick % injection_interval == 0) {
+    poll_ring(w);  // I/O is reaped at least this often even when the queues never empty
     if (void* h = take_injected(w)) return h;
   }
   if (w.lifo != nullptr && w.lifo_streak < max_lifo_streak) {
@@ -157,6 +164,9 @@ void* scheduler::steal(worker& w) noexcept {
       return batch[0];
     }
     if (void* h = take_injected(w)) return h;
+    if ((passes & 15) == 0 && poll_ring(w)) {
+      if (void* h = next_local(w)) return h;
+    }
     if (stopping_.load(std::memory_order_relaxed)) break;
     for (int k = 0; k < 32; ++k) CORING_CPU_RELAX();
     // Read the clock every 16th pass only: it is the dearest part of an idle pass.
@@ -182,20 +192,70 @@ void scheduler::park(worker& w) noexcept {
   if (work_visible() || stopping_.load(std::memory_order_seq_cst)) {
     if (idle_.cancel_park(w.index)) return;
     // A notifier already picked us and counted us as a searcher; take its unpark.
-    w.park.park();
+    sleep_until_woken(w);
     w.searching = true;
     return;
   }
   ++w.stats.parks;
-  w.park.park();
-  w.searching = true;  // a notifier counted us as searching (or we are stopping)
+  for (;;) {
+    if (w.parked.consume()) {
+      w.searching = true;  // a notifier counted us as searching (or we are stopping)
+      return;
+    }
+    // Sleeps until a completion, the nearest timer, or an unpark (reactor::wake).
+    wait_ring(w);
+    if (w.lifo != nullptr || w.deque.size_approx() != 0) {
+      // Our own I/O completed: run it. Leave the sleeper list ourselves; if a notifier
+      // took us off it meanwhile, its unpark is on the way: consume it.
+      if (idle_.cancel_park(w.index)) return;
+      sleep_until_woken(w);
+      w.searching = true;
+      return;
+    }
+  }
+}
+
+// Waits for an unpark that is known to be coming (a notifier took this worker).
+void scheduler::sleep_until_woken(worker& w) noexcept {
+  while (!w.parked.consume()) wait_ring(w);
+}
+
+// Blocks in the worker's ring. A failing ring strands every operation in it; nothing
+// can recover, so the process stops with the reason.
+void scheduler::wait_ring(worker& w) noexcept {
+  try {
+    w.ring.wait();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "coring: worker %d: io_uring failed: %s\n", w.index, e.what());
+    std::abort();
+  }
+}
+
+// One non-blocking reactor pass when I/O is in flight; true if something completed
+// (its coroutines are now in this worker's LIFO slot or deque).
+bool scheduler::poll_ring(worker& w) noexcept {
+  if (w.ring.idle()) return false;
+  std::size_t done = 0;
+  try {
+    done = w.ring.poll();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "coring: worker %d: io_uring failed: %s\n", w.index, e.what());
+    std::abort();  // a broken ring strands every operation in it; nothing can recover
+  }
+  if (done != 0) ++w.stats.polls;
+  return done != 0;
+}
+
+void scheduler::unpark(worker& w) noexcept {
+  w.parked.set();
+  w.ring.wake();
 }
 
 void scheduler::notify_one() noexcept {
   const int i = idle_.worker_to_notify();
   if (i < 0) return;
   if (worker* w = local()) ++w->stats.notifies;
-  workers_[static_cast<std::size_t>(i)]->park.unpark();
+  unpark(*workers_[static_cast<std::size_t>(i)]);
 }
 
 // Pushes onto the calling worker's own deque. Only a push onto an empty deque looks for a

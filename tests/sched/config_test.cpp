@@ -301,14 +301,11 @@ TEST(Config, UnknownNamesWarnWithSuggestion) {
 }
 
 TEST(Config, PendingFeaturesWarnWhenSet) {
-  EXPECT_EQ(resolve_env({"CORING_SQPOLL=1"}).warnings,
-            std::vector<std::string>{
-                "CORING_SQPOLL is recognised but has no effect yet (it applies once the io_uring reactor lands)"});
+  // The reactor's variables are live: no warning.
+  EXPECT_TRUE(resolve_env({"CORING_SQPOLL=1", "CORING_RING_ENTRIES=512"}).warnings.empty());
   runtime_options options;
   options.ring_entries = 512;
-  EXPECT_EQ(resolve_env({}, options).warnings,
-            std::vector<std::string>{"runtime_options::ring_entries is recognised but has no effect yet (it applies "
-                                     "once the io_uring reactor lands)"});
+  EXPECT_TRUE(resolve_env({}, options).warnings.empty());
   EXPECT_EQ(resolve_env({"CORING_BLOCKING_THREADS=8", "CORING_BLOCKING_IDLE_MS=5", "CORING_COMPUTE_THREADS=2"})
                 .warnings.size(),
             3U);
@@ -351,7 +348,7 @@ TEST(Config, Describe) {
   EXPECT_TRUE(contains(line_of("CORING_SPIN_US"), "option")) << text;
   EXPECT_TRUE(contains(line_of("CORING_STATS"), " 0 ")) << text;
   EXPECT_TRUE(contains(line_of("CORING_STATS"), "default")) << text;
-  EXPECT_TRUE(contains(line_of("CORING_SQPOLL"), "(no effect yet)")) << text;
+  EXPECT_FALSE(contains(line_of("CORING_SQPOLL"), "(no effect yet)")) << text;  // live since the reactor landed
   EXPECT_FALSE(contains(line_of("CORING_WORKERS"), "(no effect yet)")) << text;
 }
 

@@ -39,6 +39,10 @@ namespace coring {
 struct reactor_options {
   unsigned entries = 256;  // submission queue entries (the kernel rounds up to a power of two)
   bool sqpoll = false;     // a kernel thread polls the SQ (IORING_SETUP_SQPOLL)
+  // Completion queue entries, which cap the operations in flight at once (a server's
+  // idle connections each hold a receive in flight). Ops beyond the cap wait in the
+  // reactor's pending list. The kernel clamps it to its maximum (65536).
+  unsigned cq_entries = 65536;
 };
 
 // Thrown when the kernel refuses io_uring itself (ENOSYS: no io_uring; EPERM: disabled

@@ -1,0 +1,54 @@
+// buffered_reader: delimiter-framed reads over a stream socket (asyncio's StreamReader).
+//
+//   coring::buffered_reader in(conn);
+//   std::string line = co_await in.read_line(8192);   // "" at end of stream
+//
+// Memory is bounded: the buffer never grows beyond max(capacity, the largest max_bytes
+// asked for). Errors follow coring/io/error.hpp; in particular a delimiter not found
+// within max_bytes throws EMSGSIZE (std::errc::message_size) and the stream is then
+// unusable for framing (the overlong data is discarded). Resumes like the stream's
+// reads. The stream must outlive the reader; one reader per stream, one read at a time.
+#pragma once
+
+#include <coring/core/task.hpp>
+#include <coring/io/net.hpp>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace coring {
+
+class buffered_reader {
+ public:
+  explicit buffered_reader(const stream_socket& stream, std::size_t capacity = 16 * 1024)
+      : stream_(&stream), buf_(capacity == 0 ? 1 : capacity) {}
+
+  // The bytes up to and including the first `delim`. Throws EMSGSIZE if no `delim`
+  // occurs within `max_bytes` (delimiter included), ENODATA if the stream ends first.
+  task<std::string> read_until(char delim, std::size_t max_bytes);
+  // A line including its '\n', or what remains before the end of the stream ("" when
+  // nothing does). Throws EMSGSIZE for a line longer than `max_bytes`.
+  task<std::string> read_line(std::size_t max_bytes);
+  // Up to buf.size() bytes: buffered ones first, else one read from the stream. 0 at end.
+  task<std::size_t> read(std::span<std::byte> buf);
+  // Exactly buf.size() bytes; ENODATA if the stream ends first.
+  task<void> read_exact(std::span<std::byte> buf);
+
+  // Bytes received but not yet consumed.
+  std::size_t buffered() const noexcept { return end_ - begin_; }
+
+ private:
+  // One read from the stream into the buffer's free tail, growing or compacting so that
+  // up to `limit` bytes can be held. Returns the bytes read (0: end of stream).
+  task<std::size_t> fill(std::size_t limit);
+  task<std::string> read_delimited(char delim, std::size_t max_bytes, bool eof_ok, const char* what);
+
+  const stream_socket* stream_;
+  std::vector<std::byte> buf_;
+  std::size_t begin_ = 0;  // first unconsumed byte
+  std::size_t end_ = 0;    // one past the last received byte
+};
+
+}  // namespace coring

@@ -1,0 +1,318 @@
+// endpoint and the socket types: creation, options and the multi-step operations
+// (connect, accept with EMFILE back-off, datagrams). Single operations (read, write,
+// shutdown) are awaiters built inline in net.hpp.
+#include <coring/io/net.hpp>
+#include <coring/io/timer.hpp>
+
+#include "resolver.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+namespace coring {
+
+namespace {
+[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::system_category(), what); }
+
+detail::socket_fd make_socket(int family, int type, const char* what) {
+  const int fd = ::socket(family, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(what);
+  return detail::socket_fd(fd);
+}
+
+endpoint name_of(int fd, bool peer, const char* what) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  const int r = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                     : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (r < 0) throw_errno(what);
+  return endpoint::from(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+void set_int_option(int fd, int level, int name, int value, const char* what) {
+  if (::setsockopt(fd, level, name, &value, sizeof value) < 0) throw_errno(what);
+}
+}  // namespace
+
+// --- endpoint ---
+
+endpoint endpoint::v4(std::string_view ip, std::uint16_t port) {
+  endpoint e;
+  auto* sa = reinterpret_cast<sockaddr_in*>(&e.storage_);
+  sa->sin_family = AF_INET;
+  sa->sin_port = htons(port);
+  const std::string s(ip);
+  if (::inet_pton(AF_INET, s.c_str(), &sa->sin_addr) != 1) throw std::invalid_argument("coring::endpoint: not an IPv4 address: " + s);
+  e.len_ = sizeof(sockaddr_in);
+  return e;
+}
+
+endpoint endpoint::v6(std::string_view ip, std::uint16_t port) {
+  endpoint e;
+  auto* sa = reinterpret_cast<sockaddr_in6*>(&e.storage_);
+  sa->sin6_family = AF_INET6;
+  sa->sin6_port = htons(port);
+  const std::string s(ip);
+  if (::inet_pton(AF_INET6, s.c_str(), &sa->sin6_addr) != 1) throw std::invalid_argument("coring::endpoint: not an IPv6 address: " + s);
+  e.len_ = sizeof(sockaddr_in6);
+  return e;
+}
+
+endpoint endpoint::parse(std::string_view ip, std::uint16_t port) {
+  return ip.find(':') != std::string_view::npos ? v6(ip, port) : v4(ip, port);
+}
+
+endpoint endpoint::unix_path(std::string_view path) {
+  endpoint e;
+  auto* sa = reinterpret_cast<sockaddr_un*>(&e.storage_);
+  if (path.size() >= sizeof sa->sun_path) throw std::invalid_argument("coring::endpoint: Unix path too long: " + std::string(path));
+  sa->sun_family = AF_UNIX;
+  std::memcpy(sa->sun_path, path.data(), path.size());
+  e.len_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+  return e;
+}
+
+endpoint endpoint::from(const sockaddr* sa, socklen_t len) noexcept {
+  endpoint e;
+  len = std::min<socklen_t>(len, sizeof e.storage_);
+  std::memcpy(&e.storage_, sa, len);
+  e.len_ = len;
+  return e;
+}
+
+std::uint16_t endpoint::port() const noexcept {
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  return 0;
+}
+
+std::string endpoint::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (family() == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(port());
+  }
+  if (family() == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf, sizeof buf);
+    return "[" + std::string(buf) + "]:" + std::to_string(port());
+  }
+  if (family() == AF_UNIX) return std::string("unix:") + reinterpret_cast<const sockaddr_un*>(&storage_)->sun_path;
+  return "(unspecified)";
+}
+
+// --- socket_fd ---
+
+namespace detail {
+
+std::uint32_t clamp_len(std::size_t n) noexcept {
+  // io_uring lengths are 32-bit; a larger request is simply a short transfer.
+  return n > 0x7fff'f000u ? 0x7fff'f000u : static_cast<std::uint32_t>(n);
+}
+
+socket_fd& socket_fd::operator=(socket_fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+
+socket_fd::~socket_fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+task<void> socket_fd::close(const char* what) {
+  const int fd = std::exchange(fd_, -1);
+  if (fd < 0) co_return;
+  const int r = co_await kernel_awaiter({io_opcode::close, fd, 0, 0, nullptr, 0});
+  if (r < 0) throw_io_error(-r, what);
+}
+
+endpoint listener_base::local_endpoint() const { return name_of(fd_.get(), false, "coring::listener::local_endpoint"); }
+
+task<int> listener_base::accept_fd(const char* what) const {
+  // One message per process: a server out of descriptors would otherwise log per
+  // connection attempt. relaxed: nothing is published through the flag.
+  static std::atomic<bool> logged{false};
+  std::chrono::milliseconds backoff(10);
+  for (;;) {
+    const int r = co_await kernel_awaiter({io_opcode::accept, fd_.get(), 0, SOCK_CLOEXEC, nullptr, 0});
+    if (r >= 0) co_return r;
+    if (r == -EMFILE || r == -ENFILE) {
+      if (!logged.exchange(true, std::memory_order_relaxed)) {
+        std::fprintf(stderr, "coring: %s: %s; backing off and retrying (logged once)\n", what, std::strerror(-r));
+      }
+      co_await sleep(backoff);
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(1));
+      continue;
+    }
+    // The connection died between the handshake and accept: not the listener's fault.
+    if (r == -ECONNABORTED) continue;
+    throw_io_error(-r, what);
+  }
+}
+
+}  // namespace detail
+
+// --- streams ---
+
+task<void> stream_socket::read_exact(std::span<std::byte> buf) const {
+  std::size_t done = 0;
+  while (done < buf.size()) {
+    const std::size_t n = co_await read(buf.subspan(done));
+    if (n == 0) throw std::system_error(ENODATA, std::system_category(), "coring::stream::read_exact: end of stream");
+    done += n;
+  }
+}
+
+task<void> stream_socket::write_all(std::span<const std::byte> buf) const {
+  std::size_t done = 0;
+  while (done < buf.size()) done += co_await write(buf.subspan(done));
+}
+
+endpoint stream_socket::local_endpoint() const { return name_of(fd_.get(), false, "coring::stream::local_endpoint"); }
+endpoint stream_socket::peer_endpoint() const { return name_of(fd_.get(), true, "coring::stream::peer_endpoint"); }
+
+task<tcp_stream> tcp_stream::connect(endpoint to) {
+  detail::socket_fd fd = make_socket(to.family(), SOCK_STREAM, "coring::tcp_stream::connect: socket");
+  // `to` lives in this frame until the kernel has answered.
+  const int r = co_await detail::kernel_awaiter(
+      {detail::io_opcode::connect, fd.get(), 0, 0, const_cast<sockaddr*>(to.data()), to.size()});
+  if (r < 0) {
+    throw std::system_error(-r, std::system_category(), "coring::tcp_stream::connect: " + to.to_string());
+  }
+  co_return tcp_stream(fd.release());
+}
+
+task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
+  std::vector<endpoint> candidates = co_await detail::resolve(host, port);
+  std::exception_ptr last;
+  for (const endpoint& e : candidates) {
+    try {
+      co_return co_await connect(e);
+    } catch (const std::system_error&) {
+      last = std::current_exception();
+    }
+  }
+  if (last) std::rethrow_exception(last);
+  throw std::system_error(EHOSTUNREACH, std::system_category(), "coring::tcp_stream::connect: no address for " + host);
+}
+
+void tcp_stream::set_nodelay(bool on) {
+  set_int_option(fd_.get(), IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, "coring::tcp_stream::set_nodelay");
+}
+
+task<unix_stream> unix_stream::connect(std::string path) {
+  const endpoint to = endpoint::unix_path(path);
+  detail::socket_fd fd = make_socket(AF_UNIX, SOCK_STREAM, "coring::unix_stream::connect: socket");
+  const int r = co_await detail::kernel_awaiter(
+      {detail::io_opcode::connect, fd.get(), 0, 0, const_cast<sockaddr*>(to.data()), to.size()});
+  if (r < 0) throw std::system_error(-r, std::system_category(), "coring::unix_stream::connect: " + path);
+  co_return unix_stream(fd.release());
+}
+
+std::pair<unix_stream, unix_stream> unix_stream::pair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) throw_errno("coring::unix_stream::pair");
+  return {unix_stream(fds[0]), unix_stream(fds[1])};
+}
+
+// --- listeners ---
+
+tcp_listener tcp_listener::bind(const endpoint& at, int backlog, bool reuseport) {
+  tcp_listener l;
+  l.fd_ = make_socket(at.family(), SOCK_STREAM, "coring::tcp_listener::bind: socket");
+  const int fd = l.fd_.get();
+  set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "coring::tcp_listener::bind: SO_REUSEADDR");
+  if (reuseport) set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "coring::tcp_listener::bind: SO_REUSEPORT");
+  if (at.family() == AF_INET6) {
+    // Dual-stack where allowed; failure just leaves the system default.
+    const int off = 0;
+    (void)::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+  if (::bind(fd, at.data(), at.size()) < 0) {
+    throw std::system_error(errno, std::system_category(), "coring::tcp_listener::bind: " + at.to_string());
+  }
+  if (::listen(fd, backlog) < 0) throw_errno("coring::tcp_listener::bind: listen");
+  return l;
+}
+
+tcp_listener tcp_listener::bind(std::string_view host, std::uint16_t port, int backlog, bool reuseport) {
+  if (host.empty() || host == "*") return bind(endpoint::v6("::", port), backlog, reuseport);
+  if (host == "localhost") return bind(endpoint::v4("127.0.0.1", port), backlog, reuseport);
+  return bind(endpoint::parse(host, port), backlog, reuseport);
+}
+
+task<tcp_stream> tcp_listener::accept() const { co_return tcp_stream(co_await accept_fd("coring::tcp_listener::accept")); }
+
+unix_listener unix_listener::bind(const std::string& path, int backlog) {
+  const endpoint at = endpoint::unix_path(path);
+  unix_listener l;
+  l.fd_ = make_socket(AF_UNIX, SOCK_STREAM, "coring::unix_listener::bind: socket");
+  ::unlink(path.c_str());  // a stale socket file from an earlier run
+  if (::bind(l.fd_.get(), at.data(), at.size()) < 0) {
+    throw std::system_error(errno, std::system_category(), "coring::unix_listener::bind: " + path);
+  }
+  if (::listen(l.fd_.get(), backlog) < 0) throw_errno("coring::unix_listener::bind: listen");
+  return l;
+}
+
+task<unix_stream> unix_listener::accept() const {
+  co_return unix_stream(co_await accept_fd("coring::unix_listener::accept"));
+}
+
+// --- udp ---
+
+udp_socket udp_socket::open(int family) {
+  udp_socket s;
+  s.fd_ = make_socket(family, SOCK_DGRAM, "coring::udp_socket::open");
+  return s;
+}
+
+udp_socket udp_socket::bind(const endpoint& at) {
+  udp_socket s = open(at.family());
+  if (::bind(s.fd_.get(), at.data(), at.size()) < 0) {
+    throw std::system_error(errno, std::system_category(), "coring::udp_socket::bind: " + at.to_string());
+  }
+  return s;
+}
+
+endpoint udp_socket::local_endpoint() const { return name_of(fd_.get(), false, "coring::udp_socket::local_endpoint"); }
+
+task<std::size_t> udp_socket::send_to(std::span<const std::byte> buf, endpoint to) const {
+  // msghdr, iovec and address live in this frame until the kernel has answered.
+  iovec iov{const_cast<std::byte*>(buf.data()), buf.size()};
+  msghdr msg{};
+  msg.msg_name = to.data();
+  msg.msg_namelen = to.size();
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  const int r = co_await detail::kernel_awaiter({detail::io_opcode::sendmsg, fd_.get(), 0, 0, &msg, 0});
+  if (r < 0) detail::throw_io_error(-r, "coring::udp_socket::send_to");
+  co_return static_cast<std::size_t>(r);
+}
+
+task<std::pair<std::size_t, endpoint>> udp_socket::recv_from(std::span<std::byte> buf) const {
+  endpoint from;
+  iovec iov{buf.data(), buf.size()};
+  msghdr msg{};
+  msg.msg_name = from.data();
+  msg.msg_namelen = sizeof(sockaddr_storage);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  const int r = co_await detail::kernel_awaiter({detail::io_opcode::recvmsg, fd_.get(), 0, 0, &msg, 0});
+  if (r < 0) detail::throw_io_error(-r, "coring::udp_socket::recv_from");
+  co_return std::pair<std::size_t, endpoint>(static_cast<std::size_t>(r), endpoint::from(from.data(), msg.msg_namelen));
+}
+
+}  // namespace coring
