@@ -252,7 +252,9 @@ bool reactor::idle() const noexcept {
 const reactor_info& reactor::info() const noexcept { return impl_->ring_.info(); }
 
 void reactor::submit(detail::kernel_op& op) noexcept {
-  op.owner = this;
+  // begin_wait already set it before attaching the cancel hook, which another thread
+  // may read at any moment: write only when it differs (never, for awaiters).
+  if (op.owner != this) op.owner = this;
   impl& s = *impl_;
   if (s.pending_head_ == nullptr && s.in_flight_ < s.budget_) {
     if (io_uring_sqe* sqe = s.ring_.get_sqe()) {
@@ -267,7 +269,7 @@ void reactor::submit(detail::kernel_op& op) noexcept {
 }
 
 void reactor::add_timer(detail::timer_op& t) noexcept {
-  t.owner = this;
+  if (t.owner != this) t.owner = this;  // see submit()
   t.where = detail::reactor_op::state::armed;
   impl_->timers_.push(t);
 }
