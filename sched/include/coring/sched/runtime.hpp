@@ -3,6 +3,7 @@
 
 #include <coring/core/task.hpp>
 #include <coring/sched/config.hpp>
+#include <coring/io/reactor.hpp>
 #include <coring/sched/join_handle.hpp>
 
 #include <cstdio>
@@ -21,9 +22,10 @@ class scheduler;
 // beat the defaults (see config.hpp, DESIGN.md §4).
 class runtime {
  public:
-  // Starts the workers. Throws coring::config_error for a bad option or CORING_*
-  // variable, std::system_error if the worker threads cannot be started. Warnings about
-  // the configuration (unknown CORING_* names) are printed to stderr.
+  // Starts the workers, each with its own io_uring. Throws coring::config_error for a
+  // bad option or CORING_* variable, coring::io_uring_unavailable if the kernel refuses
+  // io_uring (ENOSYS, EPERM), std::system_error if a ring or a worker thread cannot be
+  // set up. Warnings about the configuration (unknown CORING_* names) go to stderr.
   explicit runtime(const runtime_options& options = {});
 
   // Requests cancellation of every spawned task that is still running, waits until all
@@ -67,14 +69,17 @@ class runtime {
 
 // asyncio.run: builds a runtime from `options` and the environment, runs `main` to
 // completion, cancels and waits for whatever it spawned, and returns main's value or
-// rethrows its exception. A configuration error is printed to stderr and the process
-// exits with status 2.
+// rethrows its exception. A configuration error, or a kernel that refuses io_uring, is
+// printed to stderr and the process exits with status 2.
 template <class T>
 T run(task<T> main, const runtime_options& options = {}) {
   std::unique_ptr<runtime> rt;
   try {
     rt = std::make_unique<runtime>(options);
   } catch (const config_error& e) {
+    std::fprintf(stderr, "coring: %s\n", e.what());
+    std::exit(2);
+  } catch (const io_uring_unavailable& e) {
     std::fprintf(stderr, "coring: %s\n", e.what());
     std::exit(2);
   }
