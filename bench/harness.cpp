@@ -29,8 +29,16 @@ std::atomic<int> g_failures{0};
 // Name of the benchmark running now, for failure messages (1.7.1's State has no name()).
 std::string g_current;
 
-constexpr std::array<std::string_view, 4> families{"spawn_join", "fib", "skynet", "nqueens"};
-constexpr std::array<std::string_view, 5> contenders{"coring", "std_thread", "std_async", "tbb", "serial"};
+constexpr std::array<std::string_view, 12> families{"spawn_join",   "fib",     "skynet",          "nqueens",
+                                                    "ping_pong",    "channel_mpmc", "offload", "mutex_contended",
+                                                    "event_wake",   "tcp_echo",     "sleep_many", "file_read"};
+// Variants of a contender carry a suffix: coring_1worker (a dedicated one-worker runtime),
+// coring_compute (compute() beside blocking()), std_atomic (threads that wait with
+// std::atomic wait/notify instead of a condition variable).
+// raw_io_uring (liburing driven by hand) and thread_per_conn are tcp_echo's baselines.
+constexpr std::array<std::string_view, 10> contenders{"coring",     "coring_1worker", "coring_compute", "std_thread",
+                                                      "std_atomic", "std_async",      "tbb",            "serial",
+                                                      "raw_io_uring", "thread_per_conn"};
 
 constexpr unsigned max_workers = 1024;  // coring's own bound for CORING_WORKERS
 

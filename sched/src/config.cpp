@@ -61,7 +61,6 @@ unsigned fixed(const runtime_config&) { return Value; }
 unsigned all_available_cpus(const runtime_config&) { return available_cpus(); }
 unsigned same_as_workers(const runtime_config& c) { return c.workers; }
 
-constexpr std::string_view blocking_pool = "the blocking pool lands";
 
 using opt = runtime_options;
 using cfg = runtime_config;
@@ -71,12 +70,11 @@ using cfg = runtime_config;
 constexpr std::array<variable, 10> variables{{
     {"CORING_WORKERS", number_rule{&opt::workers, &cfg::workers, 1, 1024, false, all_available_cpus}, {}},
     {"CORING_BLOCKING_THREADS",
-     number_rule{&opt::blocking_threads, &cfg::blocking_threads, 1, 65536, false, fixed<512>}, blocking_pool},
+     number_rule{&opt::blocking_threads, &cfg::blocking_threads, 1, 65536, false, fixed<512>}, {}},
     {"CORING_BLOCKING_IDLE_MS",
-     number_rule{&opt::blocking_idle_ms, &cfg::blocking_idle_ms, 0, 86'400'000, false, fixed<10'000>}, blocking_pool},
+     number_rule{&opt::blocking_idle_ms, &cfg::blocking_idle_ms, 0, 86'400'000, false, fixed<10'000>}, {}},
     {"CORING_COMPUTE_THREADS",
-     number_rule{&opt::compute_threads, &cfg::compute_threads, 1, 1024, false, same_as_workers},
-     "the compute pool lands"},
+     number_rule{&opt::compute_threads, &cfg::compute_threads, 1, 1024, false, same_as_workers}, {}},
     {"CORING_RING_ENTRIES", number_rule{&opt::ring_entries, &cfg::ring_entries, 2, 32768, true, fixed<256>}, {}},
     {"CORING_SQPOLL", flag_rule{&opt::sqpoll, &cfg::sqpoll, false}, {}},
     {"CORING_PIN", pin_rule{}, {}},

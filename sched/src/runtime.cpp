@@ -1,5 +1,7 @@
 #include "scheduler.hpp"
 
+#include <coring/io/blocking.hpp>
+#include <coring/sched/compute.hpp>
 #include <coring/sched/runtime.hpp>
 
 #include <cstdio>
@@ -45,6 +47,13 @@ std::size_t unobserved_failures() noexcept { return detail::unobserved.load(std:
 
 runtime::runtime(const runtime_options& options) : config_(resolve_config(options)) {
   for (const std::string& warning : config_.warnings) std::fprintf(stderr, "coring: warning: %s\n", warning.c_str());
+  // The offload pools are process-wide: the newest runtime's configuration applies to
+  // calls made after it (compute's arena is sized once, by the first runtime or call).
+  blocking_pool_options blocking;
+  blocking.max_threads = config_.blocking_threads;
+  blocking.idle_timeout = std::chrono::milliseconds(config_.blocking_idle_ms);
+  blocking_pool::global().configure(blocking);
+  (void)configure_compute(config_.compute_threads);
   scheduler_ = std::make_unique<detail::scheduler>(config_);
 }
 

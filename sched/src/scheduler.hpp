@@ -86,6 +86,7 @@ class scheduler final : public executor {
   void unpark(worker& w) noexcept;
   void push_local(worker& w, void* h) noexcept;
   void notify_one() noexcept;
+  void inject_foreign(void* h) noexcept;
   void print_stats() const;
 
   const runtime_config config_;
@@ -94,6 +95,7 @@ class scheduler final : public executor {
   idle_set idle_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> foreign_in_flight_{0};  // posts from outside the pool under way
 };
 
 // The worker whose loop runs on this thread, or nullptr.

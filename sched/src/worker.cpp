@@ -68,6 +68,9 @@ scheduler::~scheduler() {
   stopping_.store(true, std::memory_order_seq_cst);
   for (auto& w : workers_) unpark(*w);
   for (auto& w : workers_) w->thread.join();
+  // A thread outside the pool may still be inside post() for a task that has already
+  // run (see inject_foreign); it only needs a moment.
+  while (foreign_in_flight_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   if (config_.stats) print_stats();
 }
 
@@ -283,14 +286,26 @@ void scheduler::push_local(worker& w, void* h) noexcept {
   notify_one();
 }
 
+// Work from a thread outside the pool. Once `h` is in the injection queue it may run,
+// finish, and let the runtime shut down while this thread is still notifying; the
+// in-flight count makes ~scheduler wait for us. seq_cst on the increment: it must be
+// visible to ~scheduler's check whenever the task it enables can have finished, which
+// the queue's mutex and the runtime's live count order after it.
+void scheduler::inject_foreign(void* h) noexcept {
+  foreign_in_flight_.fetch_add(1, std::memory_order_seq_cst);
+  injection_.push(h);
+  notify_one();
+  // release: our last touch of the scheduler happens before ~scheduler's acquire load.
+  foreign_in_flight_.fetch_sub(1, std::memory_order_release);
+}
+
 void scheduler::post(std::coroutine_handle<> h) noexcept {
   if (worker* w = local()) {
     if (w->lifo != nullptr) push_local(*w, w->lifo);
     w->lifo = h.address();
     return;
   }
-  injection_.push(h.address());
-  notify_one();
+  inject_foreign(h.address());
 }
 
 void scheduler::fork(std::coroutine_handle<> h) noexcept {
@@ -298,15 +313,17 @@ void scheduler::fork(std::coroutine_handle<> h) noexcept {
     push_local(*w, h.address());
     return;
   }
-  injection_.push(h.address());
-  notify_one();
+  inject_foreign(h.address());
 }
 
 void scheduler::defer(std::coroutine_handle<> h) noexcept {
-  injection_.push(h.address());
   // A worker that yields will look at the injection queue itself; wake someone only for
   // work that comes from outside.
-  if (local() == nullptr) notify_one();
+  if (local() != nullptr) {
+    injection_.push(h.address());
+    return;
+  }
+  inject_foreign(h.address());
 }
 
 std::coroutine_handle<> scheduler::take_next() noexcept {
