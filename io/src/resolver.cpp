@@ -1,12 +1,13 @@
-// TEMPORARY resolver thread; see resolver.hpp.
+// Name resolution on the blocking pool; see resolver.hpp.
 #include "resolver.hpp"
+
+#include <coring/io/blocking.hpp>
 
 #include <netdb.h>
 
 #include <cerrno>
 #include <string>
 #include <system_error>
-#include <thread>
 
 namespace coring::detail {
 
@@ -28,25 +29,8 @@ std::vector<endpoint> lookup(const std::string& host, std::uint16_t port) {
   return out;
 }
 
-void resolve_awaiter::await_suspend(std::coroutine_handle<> h) {
-  executor* ex = current_executor();
-  if (ex == nullptr) throw std::logic_error("coring::tcp_stream::connect: no executor to resume on");
-  // The thread owns nothing but references into this awaiter, which lives in the
-  // suspended frame until post() hands the coroutine back: everything it writes
-  // happens before the post (the executor's queue synchronizes).
-  std::thread([this, h, ex] {
-    try {
-      result_ = lookup(host_, port_);
-    } catch (...) {
-      error_ = std::current_exception();
-    }
-    ex->post(h);
-  }).detach();
-}
-
-std::vector<endpoint> resolve_awaiter::await_resume() {
-  if (error_) std::rethrow_exception(error_);
-  return std::move(result_);
+task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port) {
+  co_return co_await blocking([](const std::string& h, std::uint16_t p) { return lookup(h, p); }, host, port);
 }
 
 }  // namespace coring::detail
