@@ -198,6 +198,9 @@ class channel {
    public:
     send_awaiter(channel& ch, T&& value) noexcept(std::is_nothrow_move_constructible_v<T>)
         : ch_(ch), value_(std::move(value)) {}
+    // Movable until awaited (see event::wait_awaiter).
+    send_awaiter(send_awaiter&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
+        : ch_(other.ch_), value_(std::move(other.value_)) {}
     send_awaiter(const send_awaiter&) = delete;
     send_awaiter& operator=(const send_awaiter&) = delete;
 
@@ -242,6 +245,8 @@ class channel {
   class [[nodiscard]] recv_awaiter : detail::sync_waiter {
    public:
     explicit recv_awaiter(channel& ch) noexcept : ch_(ch) {}
+    // Movable until awaited (see event::wait_awaiter).
+    recv_awaiter(recv_awaiter&& other) noexcept : ch_(other.ch_) {}
     recv_awaiter(const recv_awaiter&) = delete;
     recv_awaiter& operator=(const recv_awaiter&) = delete;
 

@@ -60,6 +60,9 @@ class event {
   class [[nodiscard]] wait_awaiter : detail::sync_waiter {
    public:
     explicit wait_awaiter(event& e) noexcept : e_(e) {}
+    // Movable until awaited (so it can be handed to timeout() or as_task()); a waiter
+    // that sits in the queue never moves.
+    wait_awaiter(wait_awaiter&& other) noexcept : e_(other.e_) {}
     wait_awaiter(const wait_awaiter&) = delete;
     wait_awaiter& operator=(const wait_awaiter&) = delete;
 

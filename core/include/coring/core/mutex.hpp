@@ -102,6 +102,8 @@ class mutex {
   class [[nodiscard]] lock_awaiter : detail::sync_waiter {
    public:
     explicit lock_awaiter(mutex& m) noexcept : m_(m) {}
+    // Movable until awaited (see event::wait_awaiter).
+    lock_awaiter(lock_awaiter&& other) noexcept : m_(other.m_) {}
     lock_awaiter(const lock_awaiter&) = delete;
     lock_awaiter& operator=(const lock_awaiter&) = delete;
 

@@ -100,6 +100,8 @@ class semaphore {
   class [[nodiscard]] acquire_awaiter : detail::sync_waiter {
    public:
     explicit acquire_awaiter(semaphore& s) noexcept : s_(s) {}
+    // Movable until awaited (see event::wait_awaiter).
+    acquire_awaiter(acquire_awaiter&& other) noexcept : s_(other.s_) {}
     acquire_awaiter(const acquire_awaiter&) = delete;
     acquire_awaiter& operator=(const acquire_awaiter&) = delete;
 
