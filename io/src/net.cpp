@@ -1,9 +1,11 @@
 // endpoint and the socket types: creation, options and the multi-step operations
-// (connect, accept with EMFILE back-off, datagrams). Single operations (read, write,
-// shutdown) are awaiters built inline in net.hpp.
+// (connect, accept with EMFILE back-off over the multishot acceptor or single-shot
+// accepts, datagrams). Single operations (read, write, shutdown) are awaiters built
+// inline in net.hpp.
 #include <coring/io/net.hpp>
 #include <coring/io/timer.hpp>
 
+#include "acceptor.hpp"
 #include "resolver.hpp"
 
 #include <arpa/inet.h>
@@ -140,13 +142,49 @@ task<void> socket_fd::close(const char* what) {
 
 endpoint listener_base::local_endpoint() const { return name_of(fd_.get(), false, "coring::listener::local_endpoint"); }
 
+listener_base& listener_base::operator=(listener_base&& other) noexcept {
+  if (this != &other) {
+    stop_accepting();
+    fd_ = std::move(other.fd_);
+    acceptor_ = std::move(other.acceptor_);
+  }
+  return *this;
+}
+
+// The acceptor stops first: its queued connections are closed and its multishot
+// cancelled before the socket goes (the kernel's request holds the socket open until
+// the cancellation lands; connections it yields meanwhile are closed on arrival).
+listener_base::~listener_base() { stop_accepting(); }
+
+task<void> listener_base::close() {
+  stop_accepting();
+  return fd_.close("coring::listener::close");
+}
+
+void listener_base::start_accepting(int backlog) {
+  // The queue holds what the kernel's backlog would have held (listen() clamps the
+  // backlog to net.core.somaxconn, 4096 by default: the same cap here).
+  const std::size_t capacity = static_cast<std::size_t>(std::clamp(backlog, 1, 4096));
+  acceptor_ = std::make_shared<acceptor>(fd_.get(), capacity);
+}
+
+void listener_base::stop_accepting() noexcept {
+  if (acceptor_ != nullptr) acceptor_->stop();
+}
+
 task<int> listener_base::accept_fd(const char* what) const {
   // One message per process: a server out of descriptors would otherwise log per
   // connection attempt. relaxed: nothing is published through the flag.
   static std::atomic<bool> logged{false};
   std::chrono::milliseconds backoff(10);
   for (;;) {
-    const int r = co_await kernel_awaiter({io_opcode::accept, fd_.get(), 0, SOCK_CLOEXEC, nullptr, 0});
+    int r = 0;
+    if (acceptor_ != nullptr && acceptor_->usable()) {
+      r = co_await accept_waiter(acceptor_);
+      if (r == -EAGAIN) continue;  // the multishot ended (or the kernel refused it): again
+    } else {
+      r = co_await kernel_awaiter({io_opcode::accept, fd_.get(), 0, SOCK_CLOEXEC, nullptr, 0});
+    }
     if (r >= 0) co_return r;
     if (r == -EMFILE || r == -ENFILE) {
       if (!logged.exchange(true, std::memory_order_relaxed)) {
@@ -244,6 +282,7 @@ tcp_listener tcp_listener::bind(const endpoint& at, int backlog, bool reuseport)
     throw std::system_error(errno, std::system_category(), "coring::tcp_listener::bind: " + at.to_string());
   }
   if (::listen(fd, backlog) < 0) throw_errno("coring::tcp_listener::bind: listen");
+  l.start_accepting(backlog);
   return l;
 }
 
@@ -264,6 +303,7 @@ unix_listener unix_listener::bind(const std::string& path, int backlog) {
     throw std::system_error(errno, std::system_category(), "coring::unix_listener::bind: " + path);
   }
   if (::listen(l.fd_.get(), backlog) < 0) throw_errno("coring::unix_listener::bind: listen");
+  l.start_accepting(backlog);
   return l;
 }
 

@@ -45,6 +45,9 @@ void prepare_sqe(io_uring_sqe& sqe, const io_request& r) noexcept {
       io_uring_prep_accept(s, r.fd, static_cast<sockaddr*>(r.addr), reinterpret_cast<socklen_t*>(r.arg),
                            static_cast<int>(r.flags));
       break;
+    case io_opcode::accept_multishot:
+      io_uring_prep_multishot_accept(s, r.fd, nullptr, nullptr, static_cast<int>(r.flags));
+      break;
     case io_opcode::connect:
       io_uring_prep_connect(s, r.fd, static_cast<const sockaddr*>(r.addr), static_cast<socklen_t>(r.arg));
       break;

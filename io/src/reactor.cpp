@@ -30,11 +30,17 @@
 //     owner's check that follows the reset.
 // So every wake() is followed by an owner check of the queues, and an idle owner sleeps
 // in the kernel with no spinning.
+//
+// Multishot ops (reactor_op::multishot) hold one budget slot for as long as the kernel
+// keeps them (their CQEs carry IORING_CQE_F_MORE); the CQ is far larger than the budget
+// and every pass reaps it empty, and IORING_FEAT_NODROP covers a burst beyond it. The
+// reactor lists them so that its destructor can hand them back to their owners.
 #include "reactor_impl.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -64,7 +70,39 @@ reactor::impl::impl(reactor& self, const reactor_options& options) : self_(self)
   inline_ready_.reserve(64);
 }
 
-reactor::impl::~impl() { ::close(efd_); }  // the ring (a member) is torn down after this
+reactor::impl::~impl() {
+  orphan_multishot();
+  ::close(efd_);  // the ring (a member) is torn down after this
+}
+
+void reactor::impl::orphan_multishot() noexcept {
+  if (multishot_.empty()) return;
+  auto tracked = [this](detail::reactor_op* op) {
+    return std::find(multishot_.begin(), multishot_.end(), op) != multishot_.end();
+  };
+  // A CQE no pass reaped may carry a resource (an accepted descriptor): hand it over.
+  // Other ops' CQEs are dropped, as the ring's teardown would drop them.
+  ring_.reap([&](std::uint64_t user_data, int res, unsigned flags) {
+    auto* op = reinterpret_cast<detail::reactor_op*>(user_data);
+    if (user_data == 0 || user_data == LIBURING_UDATA_TIMEOUT || !tracked(op)) return;
+    op->orphaned = true;
+    if ((flags & IORING_CQE_F_MORE) != 0) {
+      op->more = true;
+      op->on_complete(*op, res);
+    } else {
+      std::erase(multishot_, op);
+      op->where = detail::reactor_op::state::idle;
+      op->more = false;
+      op->on_complete(*op, res);
+    }
+  });
+  for (detail::reactor_op* op : std::exchange(multishot_, {})) {
+    op->where = detail::reactor_op::state::idle;
+    op->more = false;
+    op->orphaned = true;
+    op->on_complete(*op, -ECANCELED);
+  }
+}
 
 void reactor::impl::bind_owner() {
   ring_.enable();
@@ -99,7 +137,16 @@ std::size_t reactor::impl::pass(bool block, std::optional<std::chrono::nanosecon
 }
 
 void reactor::impl::complete(detail::reactor_op& op, int res) noexcept {
+  if (op.multishot) std::erase(multishot_, &op);
   op.where = detail::reactor_op::state::idle;
+  op.more = false;
+  ++completed_;
+  op.on_complete(op, res);
+}
+
+// A multishot op's CQE with IORING_CQE_F_MORE: the op stays in the kernel.
+void reactor::impl::complete_more(detail::reactor_op& op, int res) noexcept {
+  op.more = true;
   ++completed_;
   op.on_complete(op, res);
 }
@@ -210,7 +257,7 @@ void reactor::impl::flush() {
 }
 
 void reactor::impl::reap() {
-  ring_.reap([this](std::uint64_t user_data, int res, unsigned /*flags*/) {
+  ring_.reap([this](std::uint64_t user_data, int res, unsigned flags) {
     if (user_data == LIBURING_UDATA_TIMEOUT) return;  // liburing's own wait timeout (pre-EXT_ARG kernels)
     if (user_data == 0) {  // an ASYNC_CANCEL's answer
       --in_flight_;
@@ -221,6 +268,10 @@ void reactor::impl::reap() {
       efd_armed_ = false;
       // acq_rel: see the wake-up argument at the top of this file.
       notified_.exchange(false, std::memory_order_acq_rel);
+      return;
+    }
+    if ((flags & IORING_CQE_F_MORE) != 0) {
+      complete_more(*op, res);
       return;
     }
     --in_flight_;
@@ -256,6 +307,9 @@ void reactor::submit(detail::kernel_op& op) noexcept {
   // may read at any moment: write only when it differs (never, for awaiters).
   if (op.owner != this) op.owner = this;
   impl& s = *impl_;
+  if (op.multishot && std::find(s.multishot_.begin(), s.multishot_.end(), &op) == s.multishot_.end()) {
+    s.multishot_.push_back(&op);
+  }
   if (s.pending_head_ == nullptr && s.in_flight_ < s.budget_) {
     if (io_uring_sqe* sqe = s.ring_.get_sqe()) {
       s.prep(op, *sqe);

@@ -31,6 +31,8 @@ struct reactor::impl {
   void prep(detail::kernel_op& op, io_uring_sqe& sqe) noexcept;
   void reap();
   void complete(detail::reactor_op& op, int res) noexcept;
+  void complete_more(detail::reactor_op& op, int res) noexcept;
+  void orphan_multishot() noexcept;
   void unlink_pending(detail::reactor_op& op) noexcept;
   // The thread-local, not a stored thread id: readable from any thread without a race.
   bool on_owner_thread() const noexcept { return current_reactor() == &self_; }
@@ -47,6 +49,9 @@ struct reactor::impl {
   detail::timer_heap timers_;
   std::vector<std::coroutine_handle<>> inline_ready_;  // no executor: resumed at the end of a pass
   std::size_t completed_ = 0;                          // in the current pass
+  // Multishot ops submitted and not yet finished (pending or in the kernel): the
+  // destructor hands them back (reactor_op::orphaned). A listener or two, so a vector.
+  std::vector<detail::reactor_op*> multishot_;
   bool bound_ = false;
 
   // Wake-up: a read on this eventfd is always armed in the ring; wake() writes it.

@@ -98,6 +98,10 @@ ring::ring(const reactor_options& options) {
           break;
         }
       }
+      // Multishot accept is a flag of IORING_OP_ACCEPT, which the probe cannot show. It
+      // came in 5.19 together with IORING_OP_SOCKET, so that opcode stands for it; a
+      // kernel that still refuses it (EINVAL) makes the listener fall back at run time.
+      info_.multishot_accept = options.multishot_accept && io_uring_opcode_supported(probe, IORING_OP_SOCKET);
       io_uring_free_probe(probe);
     }
   }

@@ -121,3 +121,83 @@ CO_TEST(io_runtime, echo_across_workers_is_byte_exact) {
   for (bool r : results) EXPECT_TRUE(r);
   co_await listener.close();
 }
+
+namespace {
+
+// One accept loop; every connection carries one byte each way.
+coring::task<int> accept_and_answer(const coring::tcp_listener& l, int n) {
+  int served = 0;
+  for (int i = 0; i < n; ++i) {
+    coring::tcp_stream s = co_await l.accept();
+    std::byte b[1];
+    if (co_await s.read(b) == 1) {
+      co_await s.write_all(b);
+      ++served;
+    }
+  }
+  co_return served;
+}
+
+coring::task<bool> connect_and_ask(coring::endpoint at, int i) {
+  auto c = co_await coring::tcp_stream::connect(at);
+  std::byte out[1] = {static_cast<std::byte>(i)};
+  std::byte in[1] = {};
+  co_await c.write_all(out);
+  co_await c.read_exact(in);
+  co_return in[0] == out[0];
+}
+
+// Accept loops on both workers share one listener (and so one multishot accept, armed
+// in one worker's ring); clients come from everywhere.
+coring::task<void> accept_on_every_worker(int connections) {
+  auto listener = coring::tcp_listener::bind(coring::endpoint::v4("127.0.0.1", 0), 4096);
+  const auto at = listener.local_endpoint();
+  constexpr int loops = 4;
+  std::vector<coring::join_handle<int>> acceptors;
+  for (int k = 0; k < loops; ++k) acceptors.push_back(coring::spawn(accept_and_answer(listener, connections / loops)));
+  std::vector<coring::join_handle<bool>> clients;
+  for (int i = 0; i < connections; ++i) clients.push_back(coring::spawn(connect_and_ask(at, i)));
+  int ok = 0;
+  for (auto& c : clients) ok += co_await c ? 1 : 0;
+  int served = 0;
+  for (auto& a : acceptors) served += co_await a;
+  EXPECT_EQ(ok, connections);
+  EXPECT_EQ(served, connections);
+}
+
+}  // namespace
+
+CO_TEST(io_runtime, accept_awaited_on_every_worker_shares_one_listener) { co_await accept_on_every_worker(2'000); }
+
+TEST(io_runtime, accept_under_coring_run) {
+  coring::run(accept_on_every_worker(400));
+}
+
+TEST(io_runtime, cancelling_an_accept_on_a_worker_wakes_it) {
+  coring::runtime rt(coring::testing::co_test_options());
+  auto listener = coring::tcp_listener::bind(coring::endpoint::v4("127.0.0.1", 0));
+  auto h = rt.spawn([](const coring::tcp_listener& l) -> coring::task<void> { (void)co_await l.accept(); }(listener));
+  std::this_thread::sleep_for(20ms);  // suspended in the accept by now
+  h.cancel();
+  EXPECT_THROW(h.get(), coring::cancelled);
+  // The listener still accepts afterwards.
+  auto ok = rt.block_on([](const coring::tcp_listener& l) -> coring::task<bool> {
+    auto [s, c] = co_await coring::gather(l.accept(), coring::tcp_stream::connect(l.local_endpoint()));
+    co_return s.peer_endpoint().port() == c.local_endpoint().port();
+  }(listener));
+  EXPECT_TRUE(ok);
+}
+
+TEST(io_runtime, runtime_shutdown_with_an_armed_listener_leaks_nothing) {
+  // The listener outlives the runtime whose worker holds its multishot: the reactor
+  // hands the op back on destruction; the listener then closes what was queued.
+  auto listener = coring::tcp_listener::bind(coring::endpoint::v4("127.0.0.1", 0));
+  {
+    coring::runtime rt(coring::testing::co_test_options());
+    rt.block_on([](const coring::tcp_listener& l) -> coring::task<void> {
+      auto [s, c] = co_await coring::gather(l.accept(), coring::tcp_stream::connect(l.local_endpoint()));
+      (void)s;
+      (void)c;
+    }(listener));
+  }
+}

@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -138,20 +139,46 @@ class unix_stream : public stream_socket {
 };
 
 namespace detail {
+// The listener's multishot accept and its queue of accepted connections (net.cpp).
+struct acceptor;
+
 // What tcp_listener and unix_listener share: a listening socket and an accept that
 // survives descriptor exhaustion.
+//
+// Where the kernel has it (Linux 5.19, reactor_info::multishot_accept), one multishot
+// accept SQE serves every accept(): it lives in the ring of the thread whose accept()
+// armed it, and each connection it yields goes to the longest-waiting accept() (resumed
+// through that caller's executor, so callers on any sched worker share one listener) or,
+// when none waits, into a queue bounded by the backlog; a full queue stops the multishot
+// until accept() drains it. Connections still queued when the listener closes are
+// closed. Elsewhere, and for accept() outside an executor, each accept() is a
+// single-shot accept.
 class listener_base {
  public:
+  listener_base() noexcept = default;
+  listener_base(listener_base&&) noexcept = default;
+  listener_base& operator=(listener_base&& other) noexcept;
+  // Stops the multishot accept (its cancellation reaches the kernel through the ring
+  // that holds it) and closes the queued connections, then the socket.
+  ~listener_base();
+
   endpoint local_endpoint() const;
   int native_handle() const noexcept { return fd_.get(); }
-  task<void> close() { return fd_.close("coring::listener::close"); }
+  // Stops accepting as the destructor does; accept()s still waiting throw
+  // std::system_error (EBADF). Closes the socket through the ring.
+  task<void> close();
 
  protected:
   // Accepts one connection. On EMFILE/ENFILE (out of descriptors) it backs off (10 ms
   // doubling to 1 s) and retries instead of failing; the first occurrence in the
   // process is logged to stderr. Other errors throw; cancellation throws cancelled.
   task<int> accept_fd(const char* what) const;
+  // After listen(): sets up the accept queue (`backlog` bounds it).
+  void start_accepting(int backlog);
+  void stop_accepting() noexcept;
+
   socket_fd fd_;
+  std::shared_ptr<acceptor> acceptor_;
 };
 }  // namespace detail
 

@@ -43,6 +43,9 @@ struct reactor_options {
   // idle connections each hold a receive in flight). Ops beyond the cap wait in the
   // reactor's pending list. The kernel clamps it to its maximum (65536).
   unsigned cq_entries = 65536;
+  // Listeners accept with one multishot accept (Linux 5.19) where the kernel has it;
+  // false forces one single-shot accept per connection (tests of the fallback).
+  bool multishot_accept = true;
 };
 
 // Thrown when the kernel refuses io_uring itself (ENOSYS: no io_uring; EPERM: disabled
@@ -62,6 +65,7 @@ struct reactor_info {
   bool coop_taskrun = false;
   bool submit_all = false;
   bool sqpoll = false;
+  bool multishot_accept = false;  // asked for and supported (see reactor_options)
 };
 
 class reactor {
@@ -77,7 +81,8 @@ class reactor {
   // Owner thread (or any thread once the owner has stopped driving it). Closes the ring;
   // the kernel cancels whatever is still in flight. Coroutines suspended in this
   // reactor's operations are not resumed: whoever owns their frames destroys them
-  // after the reactor.
+  // after the reactor. Multishot operations still held (a listener's multishot accept)
+  // are handed back to their owners first (reactor_op::orphaned in detail/op.hpp).
   ~reactor();
 
   reactor(const reactor&) = delete;

@@ -55,6 +55,16 @@ struct reactor_op : cancel_callback {
   reactor_op* next = nullptr;         // the reactor's pending list
   reactor_op* cancel_next = nullptr;  // the reactor's cancellation queue
   state where = state::idle;
+  // Multishot operations (one SQE, many CQEs: multishot accept). The submitter sets
+  // `multishot`; the reactor then calls on_complete once per CQE and sets `more` before
+  // each call: true while the kernel will send another (IORING_CQE_F_MORE; the op stays
+  // in_kernel), false on the last one. A reactor destroyed while it still holds a
+  // multishot op calls on_complete once more from its destructor with `orphaned` set
+  // (after handing over any CQE it had not reaped, also `orphaned`): the op must release
+  // what it holds and resume nothing, since executors may already be gone.
+  bool multishot = false;
+  bool more = false;
+  bool orphaned = false;
 };
 
 // What to ask the kernel; mapped onto IORING_OP_* in op.cpp (no liburing here).
@@ -66,6 +76,7 @@ enum class io_opcode : std::uint8_t {
   recvmsg,   // fd, addr = msghdr*, flags = MSG_*
   sendmsg,   // same; MSG_NOSIGNAL is always added
   accept,    // fd, addr = sockaddr*, arg = socklen_t*, flags = SOCK_CLOEXEC...
+  accept_multishot,  // fd, flags = SOCK_CLOEXEC...; one CQE per connection (set multishot)
   connect,   // fd, addr = sockaddr*, arg = socklen_t
   shutdown,  // fd, len = SHUT_RD/WR/RDWR
   fsync,     // fd, flags = 1 for fdatasync, 0 for fsync
