@@ -1,7 +1,8 @@
 // coring-info: prints what a runtime built from this environment would use (DESIGN.md §4):
 // the CPUs the process may use, every CORING_* variable with its value and source, and the
-// warnings. Exits 2 with the config_error message on stderr if a CORING_* value is bad.
-// (The kernel's io_uring features are added here by the io work.)
+// warnings, and what the kernel's io_uring gives one worker ring. Exits 2 with the
+// config_error message on stderr if a CORING_* value is bad.
+#include <coring/io/reactor.hpp>
 #include <coring/sched/config.hpp>
 
 #include <exception>
@@ -25,6 +26,18 @@ int main() {
     else
       std::cout << "none\n";
     std::cout << "\nconfiguration (variable, value, source):\n" << coring::describe(config);
+    std::cout << "\nio_uring (one worker's ring): ";
+    try {
+      coring::reactor ring(coring::reactor_options{.entries = config.ring_entries, .sqpoll = config.sqpoll});
+      const coring::reactor_info& info = ring.info();
+      auto yes = [](bool b) { return b ? "yes" : "no"; };
+      std::cout << info.sq_entries << " SQ / " << info.cq_entries << " CQ entries\n"
+                << "  SINGLE_ISSUER " << yes(info.single_issuer) << ", DEFER_TASKRUN " << yes(info.defer_taskrun)
+                << ", COOP_TASKRUN " << yes(info.coop_taskrun) << ", SUBMIT_ALL " << yes(info.submit_all)
+                << ", SQPOLL " << yes(info.sqpoll) << ", multishot accept " << yes(info.multishot_accept) << "\n";
+    } catch (const std::exception& e) {
+      std::cout << "unavailable: " << e.what() << "\n";
+    }
     if (!config.warnings.empty()) {
       std::cout << "\nwarnings:\n";
       for (const std::string& warning : config.warnings) std::cout << "  " << warning << "\n";
