@@ -30,6 +30,7 @@
 // shutdown fail with coring::cancelled.
 #pragma once
 
+#include <coring/core/detail/call_result.hpp>
 #include <coring/core/cancel.hpp>
 #include <coring/core/executor.hpp>
 #include <coring/core/task.hpp>
@@ -148,9 +149,6 @@ class blocking_pool {
   class [[nodiscard]] call_awaiter : detail::blocking_job {
     using raw_result = std::invoke_result_t<F&&, Args&&...>;
     // Values are stored, references as pointers, void as nothing.
-    using stored = std::conditional_t<std::is_void_v<raw_result>, bool,
-                                      std::conditional_t<std::is_reference_v<raw_result>,
-                                                         std::remove_reference_t<raw_result>*, raw_result>>;
 
    public:
     template <class G, class... A>
@@ -183,14 +181,7 @@ class blocking_pool {
       detail::settle_blocking(*this->pool);
       if (cancel_requested) throw cancelled{};
       if (refusal) std::rethrow_exception(refusal);
-      if (error_) std::rethrow_exception(error_);
-      if constexpr (std::is_void_v<raw_result>) {
-        return;
-      } else if constexpr (std::is_reference_v<raw_result>) {
-        return static_cast<raw_result>(**result_);
-      } else {
-        return std::move(*result_);
-      }
+      return result_.take();
     }
 
    private:
@@ -198,26 +189,14 @@ class blocking_pool {
     // through the executor's post (a release/acquire hand-over).
     static void run_call(detail::blocking_job& job) noexcept {
       auto& self = static_cast<call_awaiter&>(job);
-      try {
-        if constexpr (std::is_void_v<raw_result>) {
-          std::apply(std::move(self.f_), std::move(self.args_));
-          self.result_.emplace(true);
-        } else if constexpr (std::is_reference_v<raw_result>) {
-          self.result_.emplace(std::addressof(std::apply(std::move(self.f_), std::move(self.args_))));
-        } else {
-          self.result_.emplace(std::apply(std::move(self.f_), std::move(self.args_)));
-        }
-      } catch (...) {
-        self.error_ = std::current_exception();
-      }
+      self.result_.run(std::move(self.f_), std::move(self.args_));
     }
 
     std::shared_ptr<detail::blocking_state> keep_alive_;  // for on_cancel and the thread
     const detail::cancel_source* source_ = nullptr;
     F f_;
     std::tuple<Args...> args_;
-    std::optional<stored> result_;
-    std::exception_ptr error_;
+    detail::call_result<raw_result> result_;
   };
 
  private:

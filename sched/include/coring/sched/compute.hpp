@@ -15,6 +15,7 @@
 // then sees coring::cancelled.
 #pragma once
 
+#include <coring/core/detail/call_result.hpp>
 #include <coring/core/cancel.hpp>
 #include <coring/core/executor.hpp>
 #include <coring/core/task.hpp>
@@ -85,9 +86,6 @@ void settle_compute() noexcept;
 template <class F, class... Args>
 class [[nodiscard]] compute_awaiter : detail::compute_job {
   using raw_result = std::invoke_result_t<F&&, Args&&...>;
-  using stored = std::conditional_t<
-      std::is_void_v<raw_result>, bool,
-      std::conditional_t<std::is_reference_v<raw_result>, std::remove_reference_t<raw_result>*, raw_result>>;
 
  public:
   template <class G, class... A>
@@ -126,40 +124,21 @@ class [[nodiscard]] compute_awaiter : detail::compute_job {
     // acquire: pairs with the arena thread's and on_cancel's transitions.
     const unsigned char s = state.load(std::memory_order_acquire);
     if (s == cancelled_early || s == cancelled_running) throw cancelled{};
-    if (error_) std::rethrow_exception(error_);
-    if constexpr (std::is_void_v<raw_result>) {
-      return;
-    } else if constexpr (std::is_reference_v<raw_result>) {
-      return static_cast<raw_result>(**result_);
-    } else {
-      return std::move(*result_);
-    }
+    return result_.take();
   }
 
  private:
   // On an arena thread. Its writes reach the awaiting task through the executor's post.
   static void run_call(detail::compute_job& job) noexcept {
     auto& self = static_cast<compute_awaiter&>(job);
-    try {
-      if constexpr (std::is_void_v<raw_result>) {
-        std::apply(std::move(self.f_), std::move(self.args_));
-        self.result_.emplace(true);
-      } else if constexpr (std::is_reference_v<raw_result>) {
-        self.result_.emplace(std::addressof(std::apply(std::move(self.f_), std::move(self.args_))));
-      } else {
-        self.result_.emplace(std::apply(std::move(self.f_), std::move(self.args_)));
-      }
-    } catch (...) {
-      self.error_ = std::current_exception();
-    }
+    self.result_.run(std::move(self.f_), std::move(self.args_));
   }
 
   const detail::cancel_source* source_ = nullptr;
   bool submitted_ = false;
   F f_;
   std::tuple<Args...> args_;
-  std::optional<stored> result_;
-  std::exception_ptr error_;
+  detail::call_result<raw_result> result_;
 };
 
 // Awaitable: runs `std::invoke(f, args...)` (decayed copies, moved into the call) in the
