@@ -3,6 +3,7 @@
 // behaves the same; a listener may outlive the loop that armed it. The sched side (accept
 // awaited on several workers) is in tests/sched/io_integration_test.cpp.
 #include "io_test.hpp"
+#include "sanitizers.hpp"
 
 #include <coring/io/net.hpp>
 #include <coring/io/timer.hpp>
@@ -20,14 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define CORING_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define CORING_SANITIZED 1
-#endif
 #ifdef CORING_SANITIZED
 constexpr int many = 300;
 #else

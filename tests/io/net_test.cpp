@@ -2,6 +2,7 @@
 // SIGPIPE, cancellation and timeout of pending operations, UDP, Unix sockets, name
 // resolution, and no descriptor leak over 10,000 connect/close cycles.
 #include "io_test.hpp"
+#include "sanitizers.hpp"
 
 #include <coring/io/buffered_reader.hpp>
 #include <coring/io/net.hpp>
@@ -21,14 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define CORING_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define CORING_SANITIZED 1
-#endif
 #ifdef CORING_SANITIZED
 constexpr int echo_connections = 100;
 constexpr int leak_cycles = 1'000;
