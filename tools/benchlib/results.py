@@ -36,6 +36,9 @@ _GB_SUFFIX = re.compile(
 # Families whose natural unit is the cost of one task: contenders run at different
 # (capped) sizes stay comparable there.
 PER_TASK_FAMILIES = {"spawn_join"}
+# Families that run for a fixed time and count what they got done: judged by the cost of
+# one unit of work (1e9 / rate), so lower is better like every other metric.
+RATE_FAMILIES = {"http_plaintext": ("requests_per_s", "ns/request")}
 
 
 def split_name(name: str) -> tuple[str, str, str]:
@@ -100,8 +103,13 @@ class Bench:
         """The samples this benchmark is judged by, lower is better, and their unit.
 
         Per-task families use the `ns_per_task` counter (real time / size when absent);
-        others use wall time per iteration.
+        rate families the inverse of their rate counter; others wall time per iteration.
         """
+        if self.family in RATE_FAMILIES:
+            counter, unit = RATE_FAMILIES[self.family]
+            rates = self.counter(counter)
+            if rates and all(r > 0 for r in rates):
+                return [1e9 / r for r in rates], unit
         if self.family in PER_TASK_FAMILIES:
             per_task = self.counter("ns_per_task")
             if per_task:
@@ -239,7 +247,7 @@ def _sig(x: float) -> str:
 
 def format_stats(s: Stats, unit: str) -> str:
     """"1.23 (1.20–1.31) ms": median and min–max, in the median's unit."""
-    if unit in ("ns", "ns/task"):
+    if unit.split("/")[0] == "ns":
         scale, suffix = next(((f, u) for u, f in (("s", 1e9), ("ms", 1e6), ("µs", 1e3))
                               if s.median >= f), (1.0, "ns"))
         suffix += unit[2:]

@@ -161,6 +161,7 @@ def build_family(family: str, benches: list[Bench], context: dict) -> FamilyTabl
             unit = b.metric()[1]
             break
     metric_label = ("cost per task (ns_per_task)" if unit == "ns/task"
+                    else "cost per request (1 s / requests_per_s)" if unit == "ns/request"
                     else "wall time per run (real_time)")
 
     checked = [t for t in targets if t.kind != "manual"]

@@ -79,7 +79,7 @@ CONTENDER_ORDER = ["coring", "tbb", "std_thread", "std_async", "serial", "raw_io
                    "thread_per_conn"]
 
 # Baseline of the speed-up chart, first one measured wins (issue 5: std::thread).
-CHART_BASELINES = ["std_thread", "tbb", "serial"]
+CHART_BASELINES = ["std_thread", "thread_per_conn", "std_async", "tbb", "serial"]
 
 FAMILY_ORDER = ["spawn_join", "fib", "skynet", "nqueens", "ping_pong", "channel_mpmc",
                 "sleep_many", "tcp_echo", "offload", "file_read", "http_plaintext"]
