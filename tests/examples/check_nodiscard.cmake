@@ -1,0 +1,21 @@
+# cmake -DCXX=<compiler> -DINCLUDE=<core include dir> -DSOURCE=<snippet> -P check_nodiscard.cmake
+# Passes when the snippet fails to compile under -Werror with a nodiscard diagnostic
+# and compiles cleanly once the task is awaited (-DAWAITED).
+foreach(var CXX INCLUDE SOURCE)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "check_nodiscard.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+set(flags -std=c++20 -fsyntax-only -Wall -Werror -I${INCLUDE})
+execute_process(COMMAND ${CXX} ${flags} ${SOURCE} RESULT_VARIABLE dropped_status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(dropped_status EQUAL 0)
+  message(FATAL_ERROR "a dropped coring::task compiled under -Werror: [[nodiscard]] is missing")
+endif()
+if(NOT "${out}${err}" MATCHES "nodiscard|unused-result|ignoring return value")
+  message(FATAL_ERROR "the snippet failed, but not because of [[nodiscard]]:\n${out}${err}")
+endif()
+execute_process(COMMAND ${CXX} ${flags} -DAWAITED ${SOURCE} RESULT_VARIABLE awaited_status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT awaited_status EQUAL 0)
+  message(FATAL_ERROR "the awaited form does not compile:\n${out}${err}")
+endif()
+message(STATUS "dropping a coring::task is a compile error under -Werror (nodiscard); awaiting it compiles")
