@@ -50,10 +50,6 @@ struct pin_rule {};  // CORING_PIN -> pin_cpus; default: not pinned
 struct variable {
   std::string_view name;
   std::variant<number_rule, flag_rule, pin_rule> rule;
-  // Non-empty while the feature is not built: the variable is still parsed and validated,
-  // but setting it warns that it "has no effect yet (it applies once <pending>)". Clear the
-  // entry in the commit that lands the feature.
-  std::string_view pending;
 };
 
 template <unsigned Value>
@@ -68,19 +64,19 @@ using cfg = runtime_config;
 // CORING_SPIN_US's 50 µs is a starting point to tune with bench/: it outlasts one cross-vCPU
 // wake (~25-40 µs, DESIGN.md §6), so work arriving that soon does not pay for a park.
 constexpr std::array<variable, 10> variables{{
-    {"CORING_WORKERS", number_rule{&opt::workers, &cfg::workers, 1, 1024, false, all_available_cpus}, {}},
+    {"CORING_WORKERS", number_rule{&opt::workers, &cfg::workers, 1, 1024, false, all_available_cpus}},
     {"CORING_BLOCKING_THREADS",
-     number_rule{&opt::blocking_threads, &cfg::blocking_threads, 1, 65536, false, fixed<512>}, {}},
+     number_rule{&opt::blocking_threads, &cfg::blocking_threads, 1, 65536, false, fixed<512>}},
     {"CORING_BLOCKING_IDLE_MS",
-     number_rule{&opt::blocking_idle_ms, &cfg::blocking_idle_ms, 0, 86'400'000, false, fixed<10'000>}, {}},
+     number_rule{&opt::blocking_idle_ms, &cfg::blocking_idle_ms, 0, 86'400'000, false, fixed<10'000>}},
     {"CORING_COMPUTE_THREADS",
-     number_rule{&opt::compute_threads, &cfg::compute_threads, 1, 1024, false, same_as_workers}, {}},
-    {"CORING_RING_ENTRIES", number_rule{&opt::ring_entries, &cfg::ring_entries, 2, 32768, true, fixed<256>}, {}},
-    {"CORING_SQPOLL", flag_rule{&opt::sqpoll, &cfg::sqpoll, false}, {}},
-    {"CORING_PIN", pin_rule{}, {}},
-    {"CORING_SPIN_US", number_rule{&opt::spin_us, &cfg::spin_us, 0, 1'000'000, false, fixed<50>}, {}},
-    {"CORING_LOCAL_QUEUE", number_rule{&opt::local_queue, &cfg::local_queue, 16, 65536, true, fixed<256>}, {}},
-    {"CORING_STATS", flag_rule{&opt::stats, &cfg::stats, false}, {}},
+     number_rule{&opt::compute_threads, &cfg::compute_threads, 1, 1024, false, same_as_workers}},
+    {"CORING_RING_ENTRIES", number_rule{&opt::ring_entries, &cfg::ring_entries, 2, 32768, true, fixed<256>}},
+    {"CORING_SQPOLL", flag_rule{&opt::sqpoll, &cfg::sqpoll, false}},
+    {"CORING_PIN", pin_rule{}},
+    {"CORING_SPIN_US", number_rule{&opt::spin_us, &cfg::spin_us, 0, 1'000'000, false, fixed<50>}},
+    {"CORING_LOCAL_QUEUE", number_rule{&opt::local_queue, &cfg::local_queue, 16, 65536, true, fixed<256>}},
+    {"CORING_STATS", flag_rule{&opt::stats, &cfg::stats, false}},
 }};
 
 constexpr std::string_view prefix = "CORING_";
@@ -323,9 +319,6 @@ runtime_config resolve_config(const runtime_options& options, const std::vector<
     if (is_set && text)
       config.warnings.push_back(std::string(v.name) + "='" + std::string(*text) + "' ignored: " + option_name(v.name) +
                                 " is set explicitly");
-    if (from != config_source::default_value && !v.pending.empty())
-      config.warnings.push_back((is_set ? option_name(v.name) : std::string(v.name)) +
-                                " is recognised but has no effect yet (it applies once " + std::string(v.pending) + ")");
   }
   for (const auto& [name, value] : entries)
     if (std::none_of(variables.begin(), variables.end(), [&](const variable& v) { return v.name == name; }))
@@ -426,7 +419,6 @@ std::string describe(const runtime_config& config) {
     else if (value = cpu_list_string(config.pin_cpus); value == "0" || value == "1")
       value += "-" + value;  // reads back through CORING_PIN, where a lone 0 or 1 is a mode
     out << std::left << std::setw(25) << v.name << ' ' << std::setw(10) << value << ' ' << source_name(from);
-    if (!v.pending.empty()) out << " (no effect yet)";
     out << '\n';
   }
   return out.str();

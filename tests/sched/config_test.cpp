@@ -300,7 +300,7 @@ TEST(Config, UnknownNamesWarnWithSuggestion) {
   EXPECT_TRUE(resolve_env({"PATH=/bin", "CORINGX=1", "MY_CORING_WORKERS=1", "CORING_WORKERS=2"}).warnings.empty());
 }
 
-TEST(Config, PendingFeaturesWarnWhenSet) {
+TEST(Config, EveryKnownVariableIsLiveAndSettingOneDoesNotWarn) {
   // The reactor's variables are live: no warning.
   EXPECT_TRUE(resolve_env({"CORING_SQPOLL=1", "CORING_RING_ENTRIES=512"}).warnings.empty());
   runtime_options options;
@@ -348,8 +348,6 @@ TEST(Config, Describe) {
   EXPECT_TRUE(contains(line_of("CORING_SPIN_US"), "option")) << text;
   EXPECT_TRUE(contains(line_of("CORING_STATS"), " 0 ")) << text;
   EXPECT_TRUE(contains(line_of("CORING_STATS"), "default")) << text;
-  EXPECT_FALSE(contains(line_of("CORING_SQPOLL"), "(no effect yet)")) << text;  // live since the reactor landed
-  EXPECT_FALSE(contains(line_of("CORING_WORKERS"), "(no effect yet)")) << text;
 }
 
 TEST(Config, DescribedPinReadsBack) {
