@@ -3,6 +3,7 @@
 // behaves the same; a listener may outlive the loop that armed it. The sched side (accept
 // awaited on several workers) is in tests/sched/io_integration_test.cpp.
 #include "io_test.hpp"
+#include "net_helpers.hpp"
 #include "sanitizers.hpp"
 
 #include <coring/io/net.hpp>
@@ -27,13 +28,7 @@ constexpr int many = 300;
 constexpr int many = 3'000;
 #endif
 
-int open_fds() {
-  int n = 0;
-  DIR* d = ::opendir("/proc/self/fd");
-  while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
-  ::closedir(d);
-  return n - 1;  // the DIR's own descriptor
-}
+using coring::testing::open_fds;
 
 // A blocking client socket connected to `at` (the handshake completes into the backlog).
 int connect_blocking(const coring::endpoint& at) {
@@ -58,32 +53,12 @@ std::unique_ptr<coring::io_context> make_context(bool multishot, std::string& wh
 coring::task<void> accept_many(int count) {
   auto listener = coring::tcp_listener::bind(coring::endpoint::v4("127.0.0.1", 0), 4096);
   const auto at = listener.local_endpoint();
-  auto server = [](const coring::tcp_listener& l, int n) -> coring::task<int> {
-    int served = 0;
-    for (int i = 0; i < n; ++i) {
-      coring::tcp_stream s = co_await l.accept();
-      std::byte b[1];
-      if (co_await s.read(b) == 1) {
-        co_await s.write_all(b);
-        ++served;
-      }
-    }
-    co_return served;
-  };
-  auto client = [](coring::endpoint to, int i) -> coring::task<bool> {
-    auto c = co_await coring::tcp_stream::connect(to);
-    std::byte out[1] = {static_cast<std::byte>(i)};
-    std::byte in[1] = {};
-    co_await c.write_all(out);
-    co_await c.read_exact(in);
-    co_return in[0] == out[0];
-  };
   auto clients = [&](int n) -> coring::task<std::vector<bool>> {
     std::vector<coring::task<bool>> tasks;
-    for (int i = 0; i < n; ++i) tasks.push_back(client(at, i));
+    for (int i = 0; i < n; ++i) tasks.push_back(coring::testing::connect_and_ask(at, i));
     co_return co_await coring::gather(std::move(tasks));
   };
-  auto [served, ok] = co_await coring::gather(server(listener, count), clients(count));
+  auto [served, ok] = co_await coring::gather(coring::testing::accept_and_answer(listener, count), clients(count));
   EXPECT_EQ(served, count);
   EXPECT_EQ(std::count(ok.begin(), ok.end(), true), count);
 }

@@ -2,6 +2,7 @@
 // SIGPIPE, cancellation and timeout of pending operations, UDP, Unix sockets, name
 // resolution, and no descriptor leak over 10,000 connect/close cycles.
 #include "io_test.hpp"
+#include "net_helpers.hpp"
 #include "sanitizers.hpp"
 
 #include <coring/io/buffered_reader.hpp>
@@ -32,13 +33,7 @@ constexpr int leak_cycles = 10'000;
 
 std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
-int open_fds() {
-  int n = 0;
-  DIR* d = ::opendir("/proc/self/fd");
-  while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
-  ::closedir(d);
-  return n - 1;  // the DIR's own descriptor
-}
+using coring::testing::open_fds;
 
 coring::task<void> echo_server_side(const coring::tcp_listener& l) {
   coring::tcp_stream s = co_await l.accept();

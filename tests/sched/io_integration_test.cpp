@@ -1,5 +1,6 @@
 // The io layer under the work-stealing runtime: workers own a reactor and park in it.
 #include "co_test.hpp"
+#include "net_helpers.hpp"
 
 #include <coring/io/reactor.hpp>
 #include <coring/io/net.hpp>
@@ -124,28 +125,8 @@ CO_TEST(io_runtime, echo_across_workers_is_byte_exact) {
 
 namespace {
 
-// One accept loop; every connection carries one byte each way.
-coring::task<int> accept_and_answer(const coring::tcp_listener& l, int n) {
-  int served = 0;
-  for (int i = 0; i < n; ++i) {
-    coring::tcp_stream s = co_await l.accept();
-    std::byte b[1];
-    if (co_await s.read(b) == 1) {
-      co_await s.write_all(b);
-      ++served;
-    }
-  }
-  co_return served;
-}
-
-coring::task<bool> connect_and_ask(coring::endpoint at, int i) {
-  auto c = co_await coring::tcp_stream::connect(at);
-  std::byte out[1] = {static_cast<std::byte>(i)};
-  std::byte in[1] = {};
-  co_await c.write_all(out);
-  co_await c.read_exact(in);
-  co_return in[0] == out[0];
-}
+using coring::testing::accept_and_answer;
+using coring::testing::connect_and_ask;
 
 // Accept loops on both workers share one listener (and so one multishot accept, armed
 // in one worker's ring); clients come from everywhere.
