@@ -29,9 +29,10 @@ std::atomic<int> g_failures{0};
 // Name of the benchmark running now, for failure messages (1.7.1's State has no name()).
 std::string g_current;
 
-constexpr std::array<std::string_view, 12> families{"spawn_join",   "fib",     "skynet",          "nqueens",
+constexpr std::array<std::string_view, 13> families{"spawn_join",   "fib",     "skynet",          "nqueens",
                                                     "ping_pong",    "channel_mpmc", "offload", "mutex_contended",
-                                                    "event_wake",   "tcp_echo",     "sleep_many", "file_read"};
+                                                    "event_wake",   "tcp_echo",     "sleep_many", "file_read",
+                                                    "stall"};
 // Variants of a contender carry a suffix: coring_1worker (a dedicated one-worker runtime),
 // coring_compute (compute() beside blocking()), std_atomic (threads that wait with
 // std::atomic wait/notify instead of a condition variable).

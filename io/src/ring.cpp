@@ -40,12 +40,20 @@ constexpr unsigned ladder[] = {
     IORING_SETUP_COOP_TASKRUN,
     0,
 };
+// A shared ring (reactor_options::shared: a sched worker's) is driven by its owner and,
+// while the owner is busy, by idle peers (reactor::assist). So: no SINGLE_ISSUER (a peer
+// submits), no DEFER_TASKRUN (completions must reach the CQ without the owner entering
+// the kernel) and no COOP_TASKRUN (without it the kernel interrupts a busy owner to post
+// its completions at once; with it they wait for the owner's next kernel entry or the
+// next scheduler tick, 4 ms here).
+constexpr unsigned shared_ladder[] = {IORING_SETUP_SUBMIT_ALL, 0};
 // With SQPOLL the kernel thread is the submitter: DEFER_TASKRUN is not allowed.
 constexpr unsigned sqpoll_ladder[] = {
     IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_R_DISABLED,
     IORING_SETUP_SQPOLL | IORING_SETUP_SUBMIT_ALL,
     IORING_SETUP_SQPOLL,
 };
+constexpr unsigned shared_sqpoll_ladder[] = {IORING_SETUP_SQPOLL | IORING_SETUP_SUBMIT_ALL, IORING_SETUP_SQPOLL};
 
 [[noreturn]] void fail(int err, const std::string& what) {
   if (err == ENOSYS || err == EPERM) {
@@ -57,8 +65,15 @@ constexpr unsigned sqpoll_ladder[] = {
 }  // namespace
 
 ring::ring(const reactor_options& options) {
-  const unsigned* flags = options.sqpoll ? sqpoll_ladder : ladder;
-  const std::size_t count = options.sqpoll ? std::size(sqpoll_ladder) : std::size(ladder);
+  const unsigned* flags = ladder;
+  std::size_t count = std::size(ladder);
+  if (options.sqpoll) {
+    flags = options.shared ? shared_sqpoll_ladder : sqpoll_ladder;
+    count = options.shared ? std::size(shared_sqpoll_ladder) : std::size(sqpoll_ladder);
+  } else if (options.shared) {
+    flags = shared_ladder;
+    count = std::size(shared_ladder);
+  }
   int ret = -EINVAL;
   io_uring_params params{};
   for (std::size_t i = 0; i < count && ret == -EINVAL; ++i) {
@@ -124,29 +139,36 @@ void ring::enable() {
   disabled_ = false;
 }
 
-void ring::submit_nowait() {
-  // submit_and_get_events always enters the kernel with GETEVENTS: under DEFER_TASKRUN
-  // that is what runs the completions queued for us, so even a pass with nothing to
-  // submit needs it.
-  const int ret = io_uring_submit_and_get_events(&ring_);
+void ring::submit() {
+  int ret = 0;
+  if (info_.defer_taskrun) {
+    // Under DEFER_TASKRUN the kernel posts our completions only while we are inside it:
+    // even a pass with nothing to submit must enter (with GETEVENTS).
+    ret = io_uring_submit_and_get_events(&ring_);
+  } else if (io_uring_sq_ready(&ring_) != 0) {
+    ret = io_uring_submit(&ring_);
+  }
   // EINTR: a signal; EBUSY/EAGAIN: the kernel is short of room or memory for now; the
   // SQEs stay queued and the next pass retries.
   if (ret < 0 && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN) fail(-ret, "io_uring_submit");
 }
 
-void ring::submit_and_wait(std::optional<std::chrono::nanoseconds> timeout) {
+void ring::wait(std::optional<std::chrono::nanoseconds> timeout) {
+  // A bare io_uring_enter with GETEVENTS: it touches neither the SQ nor the CQ in user
+  // space, so it may run while a peer submits or reaps under the reactor's locks.
   __kernel_timespec ts{};
-  __kernel_timespec* tsp = nullptr;
+  io_uring_getevents_arg arg{};
   if (timeout) {
     const auto ns = timeout->count() > 0 ? timeout->count() : 0;
     ts.tv_sec = ns / 1'000'000'000;
     ts.tv_nsec = ns % 1'000'000'000;
-    tsp = &ts;
+    arg.ts = reinterpret_cast<std::uint64_t>(&ts);
   }
-  io_uring_cqe* cqe = nullptr;
-  const int ret = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, tsp, nullptr);
+  const int ret = io_uring_enter2(static_cast<unsigned>(ring_.ring_fd), 0, 1,
+                                  IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, reinterpret_cast<sigset_t*>(&arg),
+                                  sizeof arg);
   // ETIME: the timeout passed; EINTR: a signal. Both just end the wait.
-  if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN) fail(-ret, "io_uring_submit_and_wait");
+  if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN) fail(-ret, "io_uring_enter (wait)");
 }
 
 }  // namespace coring::detail

@@ -8,6 +8,8 @@
 namespace coring {
 
 bool sleep_awaiter::begin(std::coroutine_handle<> h, const detail::cancel_source* source) {
+  // Room first: a std::bad_alloc must reach the sleeper before its hook is attached.
+  if (reactor* current = current_reactor()) current->reserve_timer();
   reactor* r = detail::begin_wait(*this, w_, h, source);
   if (r == nullptr) return false;
   r->add_timer(*this);
@@ -26,6 +28,7 @@ void deadline_timer::arm(std::int64_t deadline_ns, const cancel_source& target, 
   if (r == nullptr) {
     throw std::logic_error("coring::timeout: this thread drives no reactor (use it inside coring::io_context::run)");
   }
+  r->reserve_timer();  // may throw std::bad_alloc; nothing is armed yet
   deadline = deadline_ns;
   target_ = &target;
   join_ = &join;
@@ -34,26 +37,15 @@ void deadline_timer::arm(std::int64_t deadline_ns, const cancel_source& target, 
 }
 
 bool deadline_timer::disarm() noexcept {
-  if (owner == current_reactor()) {
-    // The owner thread settles it at once: either the timer is still in the heap, or
-    // its completion already ran (and arrived) on this very thread.
-    if (!owner->remove_timer(*this)) return false;
-    state_.store(done, std::memory_order_relaxed);  // nobody else reads it any more
-    return true;
-  }
-  // Another thread: ask the owner. acq_rel orders this against the owner's exchange in
-  // complete(): exactly one of them sees the other's value, so either the request is
-  // made and complete() forgets it, or complete() already ran and no request is made.
-  std::uint8_t expected = armed;
-  if (state_.compare_exchange_strong(expected, disarming, std::memory_order_acq_rel)) owner->request_cancel(*this);
-  return false;
+  // Any thread: the heap is behind the reactor's state lock. Either the timer is still
+  // there (removed now: its arrival is ours to account for), or a reaper has taken it
+  // and its complete() runs or has run, and arrives by itself.
+  return owner->remove_timer(*this);
 }
 
 void deadline_timer::complete(reactor_op& op, int res) noexcept {
   auto& self = static_cast<deadline_timer&>(op);
-  const std::uint8_t previous = self.state_.exchange(done, std::memory_order_acq_rel);
-  if (previous == disarming) self.owner->forget_cancel(self);
-  if (res == 0 && previous == armed) {
+  if (res == 0) {
     self.fired_ = true;
     self.target_->request();  // cancels the inner operation (its hook queues with its reactor)
   }

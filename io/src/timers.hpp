@@ -22,6 +22,11 @@ class timer_heap {
   // The nearest deadline; the heap must not be empty.
   std::int64_t next_deadline() const noexcept { return heap_.front().deadline; }
 
+  // Grows the storage so that one more push cannot allocate; throws std::bad_alloc.
+  void reserve_one() {
+    if (heap_.size() == heap_.capacity()) heap_.reserve(heap_.empty() ? 64 : 2 * heap_.capacity());
+  }
+  // Inserts `t`; allocates (and may throw std::bad_alloc) unless reserve_one() made room.
   void push(timer_op& t);
   // Removes `t` if it is in the heap; returns whether it was.
   bool remove(timer_op& t) noexcept;

@@ -13,6 +13,8 @@
 #include <coring/sched/join_handle.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <coroutine>
 #include <cstdint>
 #include <memory>
@@ -27,12 +29,21 @@ class scheduler;
 struct worker_stats {
   std::uint64_t resumed = 0;        // coroutines resumed from the loop
   std::uint64_t chained = 0;        // coroutines run by take_next (no loop pass)
-  std::uint64_t stolen = 0;         // coroutines taken from other workers
+  std::uint64_t stolen = 0;         // coroutines taken from other workers' deques
+  std::uint64_t lifo_stolen = 0;    // coroutines taken from a stuck peer's LIFO slot
+  std::uint64_t assisted = 0;       // completions and timers reaped from a peer's ring
   std::uint64_t injected = 0;       // coroutines taken from the injection queue
   std::uint64_t overflowed = 0;     // coroutines moved to the injection queue on overflow
   std::uint64_t parks = 0;          // times the worker slept
-  std::uint64_t polls = 0;          // non-blocking reactor passes that completed something
+  std::uint64_t polls = 0;          // own-ring passes that completed something
   std::uint64_t notifies = 0;       // sleepers this worker woke
+};
+
+// What a searcher last saw of a peer, to tell a stuck peer from a busy one: a peer whose
+// progress count has not moved for a while is inside one long resumption.
+struct peer_view {
+  std::uint32_t progress = 0;
+  std::int64_t since_ns = 0;
 };
 
 struct alignas(64) worker {
@@ -41,17 +52,30 @@ struct alignas(64) worker {
 
   scheduler& sched;
   const int index;
-  work_deque<void*> deque;      // stealable; owner pushes/pops at the bottom
-  void* lifo = nullptr;         // the coroutine woken last by this worker; owner only
-  std::uint32_t lifo_streak = 0;  // LIFO runs in a row, capped so the deque is not starved
-  std::uint32_t tick = 0;       // loop passes; every 61st checks the injection queue first
+  work_deque<void*> deque;  // stealable; owner pushes/pops at the bottom
+  // The coroutine woken last by this worker: it runs next, which keeps message-passing
+  // pairs hot. Only the owner stores a coroutine here; a searcher may take it
+  // (exchange to nullptr) once the owner has made no progress for lifo_steal_after, so
+  // an owner stuck in a long resumption does not strand it. acquire on every take pairs
+  // with the release of the owner's store: the coroutine's frame is visible to whoever
+  // resumes it.
+  std::atomic<void*> lifo{nullptr};
+  // Resumptions started by this worker (loop and take_next). Owner writes (a plain
+  // increment published with a relaxed store), searchers read: only "has it moved?"
+  // matters, so relaxed is enough.
+  std::atomic<std::uint32_t> progress{0};
+  std::uint32_t lifo_streak = 0;   // LIFO runs in a row, capped so the deque is not starved
+  std::uint32_t tick = 0;          // loop passes; every 61st checks the injection queue first
   std::uint32_t chain_budget = 0;  // take_next answers left before the loop must run
-  std::uint64_t rng;            // xorshift state for picking victims
+  std::uint64_t rng;               // xorshift state for picking victims
   bool searching = false;
   park_flag parked;
-  reactor ring;                 // this worker's io_uring; the worker parks in it
+  reactor ring;                 // this worker's io_uring (shared: peers assist); parks in it
+  std::vector<peer_view> peers;  // indexed like scheduler::workers_; this worker's only
   worker_stats stats;
   std::thread thread;
+
+  void bump_progress() noexcept { progress.store(progress.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
 };
 
 class scheduler final : public executor {
@@ -76,13 +100,18 @@ class scheduler final : public executor {
   friend struct worker_loop;
   void run_worker(worker& w);
   void* next_local(worker& w) noexcept;
-  void* steal(worker& w) noexcept;
+  void* take_lifo(worker& w) noexcept;
+  void* search(worker& w) noexcept;
+  void* help_peers(worker& w, std::int64_t now_ns) noexcept;
   void* take_injected(worker& w) noexcept;
   bool work_visible() const noexcept;
   void park(worker& w) noexcept;
   void sleep_until_woken(worker& w) noexcept;
   bool poll_ring(worker& w) noexcept;
-  void wait_ring(worker& w) noexcept;
+  void flush_ring(worker& w) noexcept;
+  void place_local(worker& w, void* h) noexcept;
+  void wait_ring(worker& w, std::optional<std::chrono::nanoseconds> max = std::nullopt) noexcept;
+  bool has_local_work(const worker& w) const noexcept;
   void unpark(worker& w) noexcept;
   void push_local(worker& w, void* h) noexcept;
   void notify_one() noexcept;

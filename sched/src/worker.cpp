@@ -1,4 +1,19 @@
 // The worker loop and the scheduler's executor interface.
+//
+// One pass of the loop, in this order (run_worker; each step is a function below):
+//   1. next_local   every 61st tick the own ring and the injection queue first; then the
+//                   LIFO slot (at most 3 in a row), the deque, the LIFO slot, the
+//                   injection queue
+//   2. poll_ring    the own ring when the local queues are empty: a user-space look at
+//                   the CQ and the timers; io_uring_enter only if submissions wait
+//   3. search       as one of at most half the workers: help_peers (half a peer's deque,
+//                   a busy peer's completions and due timers, a stuck peer's LIFO slot),
+//                   the injection queue, the own ring; spins up to CORING_SPIN_US
+//   4. park         in the own ring; while any peer is awake, every watch_interval it
+//                   wakes to help_peers once, so that work woken on a worker that then
+//                   computes for a long time runs elsewhere within about that interval
+// Before a task is resumed from the loop, submissions queued by the tasks of the last
+// 8 passes go to the kernel (flush_ring), so a long chain does not hold them back.
 #include "scheduler.hpp"
 
 #include <cstdlib>
@@ -31,6 +46,23 @@ constexpr std::uint32_t max_lifo_streak = 3;
 constexpr std::uint32_t chain_limit = 64;
 // Largest batch moved at once from a victim or the injection queue.
 constexpr std::size_t max_batch = 128;
+// Loop passes between flushes of the own submission queue: batches a burst of
+// submissions into one io_uring_enter (650 ns here) and still sends them promptly.
+constexpr std::uint32_t submit_interval = 8;
+// A parked worker with a peer awake looks at its peers this often. Each look costs a
+// few microseconds of an otherwise idle CPU (5,000 looks/s: under 3% of it); it bounds
+// how long work woken on a worker stuck in a long resumption can wait (the stall
+// family of bench/ measures it). The kernel's timer slack (50 us) comes on top.
+constexpr std::chrono::microseconds watch_interval{200};
+// A peer's LIFO slot is taken only after the peer has started no resumption for this
+// long: shorter would split message-passing pairs whose hand-off takes ~60 ns (Go waits
+// 3 us before it steals runnext; we look less often, so the bar can be higher).
+constexpr std::int64_t lifo_steal_after_ns = 20'000;
+
+std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 std::uint64_t next_random(std::uint64_t& state) noexcept {
   state ^= state << 13;
@@ -45,9 +77,11 @@ scheduler::scheduler(const runtime_config& config)
     : config_(config), scope_(*this), idle_(config.workers) {
   workers_.reserve(config.workers);
   for (unsigned i = 0; i < config.workers; ++i) {
-    workers_.push_back(std::make_unique<worker>(*this, static_cast<int>(i), config.local_queue,
-                                                reactor_options{.entries = config.ring_entries, .sqpoll = config.sqpoll}));
+    workers_.push_back(std::make_unique<worker>(
+        *this, static_cast<int>(i), config.local_queue,
+        reactor_options{.entries = config.ring_entries, .sqpoll = config.sqpoll, .shared = true}));
     workers_.back()->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+    workers_.back()->peers.resize(config.workers);
   }
   try {
     for (auto& w : workers_) w->thread = std::thread([this, wp = w.get()] { run_worker(*wp); });
@@ -79,9 +113,8 @@ worker* scheduler::local() const noexcept {
   return (w != nullptr && &w->sched == this) ? w : nullptr;
 }
 
-// The loop. Each pass: LIFO slot / local deque / injection queue (next_local), else
-// steal while searching (steal, which spins up to CORING_SPIN_US), else park. Returns
-// when the scheduler stops and no work is left to find.
+// The loop (see the top of this file). Returns when the scheduler stops and no work is
+// left to find.
 void scheduler::run_worker(worker& w) {
   tls_worker = &w;
   tls_spawn_scope = &scope_;
@@ -96,7 +129,7 @@ void scheduler::run_worker(worker& w) {
   for (;;) {
     void* h = next_local(w);
     if (h == nullptr && poll_ring(w)) h = next_local(w);
-    if (h == nullptr) h = steal(w);
+    if (h == nullptr) h = search(w);
     if (h == nullptr) {
       if (stopping_.load(std::memory_order_seq_cst)) break;
       park(w);
@@ -107,8 +140,10 @@ void scheduler::run_worker(worker& w) {
       // The last searcher found work: someone else should look for more.
       if (idle_.end_search()) notify_one();
     }
+    if (w.tick % submit_interval == 0 && w.ring.has_unsubmitted()) flush_ring(w);
     w.chain_budget = chain_limit;
     ++w.stats.resumed;
+    w.bump_progress();
     std::coroutine_handle<>::from_address(h).resume();
   }
   set_current_reactor(nullptr);
@@ -122,14 +157,27 @@ void* scheduler::next_local(worker& w) noexcept {
     poll_ring(w);  // I/O is reaped at least this often even when the queues never empty
     if (void* h = take_injected(w)) return h;
   }
-  if (w.lifo != nullptr && w.lifo_streak < max_lifo_streak) {
-    ++w.lifo_streak;
-    return std::exchange(w.lifo, nullptr);
+  if (w.lifo_streak < max_lifo_streak) {
+    if (void* h = take_lifo(w)) {
+      ++w.lifo_streak;
+      return h;
+    }
   }
   w.lifo_streak = 0;
   if (auto h = w.deque.pop()) return *h;
-  if (w.lifo != nullptr) return std::exchange(w.lifo, nullptr);
+  if (void* h = take_lifo(w)) return h;
   return take_injected(w);
+}
+
+// The owner's take: the load spares the exchange when the slot is empty (most loop
+// passes of a fork-join program).
+void* scheduler::take_lifo(worker& w) noexcept {
+  if (w.lifo.load(std::memory_order_relaxed) == nullptr) return nullptr;
+  return w.lifo.exchange(nullptr, std::memory_order_acquire);
+}
+
+bool scheduler::has_local_work(const worker& w) const noexcept {
+  return w.lifo.load(std::memory_order_relaxed) != nullptr || w.deque.size_approx() != 0;
 }
 
 void* scheduler::take_injected(worker& w) noexcept {
@@ -143,29 +191,18 @@ void* scheduler::take_injected(worker& w) noexcept {
   return batch[0];
 }
 
-void* scheduler::steal(worker& w) noexcept {
+// The search phase: as a searcher, looks at every peer, the injection queue and the own
+// ring until something turns up or CORING_SPIN_US has passed.
+void* scheduler::search(worker& w) noexcept {
   if (!w.searching) {
     if (!idle_.try_begin_search()) return nullptr;
     w.searching = true;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(config_.spin_us);
-  const std::size_t n = workers_.size();
-  void* batch[max_batch];
+  std::int64_t now = now_ns();
+  const std::int64_t deadline = now + static_cast<std::int64_t>(config_.spin_us) * 1000;
   std::uint32_t passes = 0;
   do {
-    const std::size_t start = next_random(w.rng) % n;
-    for (std::size_t i = 0; i < n; ++i) {
-      worker& victim = *workers_[(start + i) % n];
-      if (&victim == &w) continue;
-      const std::size_t available = victim.deque.size_approx();
-      if (available == 0) continue;
-      const std::size_t want = std::min({(available + 1) / 2, max_batch, w.deque.capacity() / 2});
-      const std::size_t got = victim.deque.steal_batch(batch, want);
-      if (got == 0) continue;
-      w.stats.stolen += got;
-      for (std::size_t k = 1; k < got; ++k) push_local(w, batch[k]);
-      return batch[0];
-    }
+    if (void* h = help_peers(w, now)) return h;
     if (void* h = take_injected(w)) return h;
     if ((passes & 15) == 0 && poll_ring(w)) {
       if (void* h = next_local(w)) return h;
@@ -173,7 +210,56 @@ void* scheduler::steal(worker& w) noexcept {
     if (stopping_.load(std::memory_order_relaxed)) break;
     for (int k = 0; k < 32; ++k) CORING_CPU_RELAX();
     // Read the clock every 16th pass only: it is the dearest part of an idle pass.
-  } while ((++passes & 15) != 0 || std::chrono::steady_clock::now() < deadline);
+    if ((++passes & 15) == 0) now = now_ns();
+  } while ((passes & 15) != 0 || now < deadline);
+  return nullptr;
+}
+
+// One look at every peer, from a random one on: half of its deque; its ring, if it has
+// completions, due timers or submissions waiting (reactor::assist runs them here, and
+// the coroutines they wake land in this worker's queues); its LIFO slot, if it has
+// started no resumption for lifo_steal_after_ns. Returns a coroutine to run, or nullptr.
+void* scheduler::help_peers(worker& w, std::int64_t now) noexcept {
+  const std::size_t n = workers_.size();
+  const std::size_t start = next_random(w.rng) % n;
+  void* batch[max_batch];
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t index = (start + i) % n;
+    worker& victim = *workers_[index];
+    if (&victim == &w) continue;
+    if (const std::size_t available = victim.deque.size_approx(); available != 0) {
+      const std::size_t want = std::min({(available + 1) / 2, max_batch, w.deque.capacity() / 2});
+      if (const std::size_t got = victim.deque.steal_batch(batch, want); got != 0) {
+        w.stats.stolen += got;
+        for (std::size_t k = 1; k < got; ++k) push_local(w, batch[k]);
+        return batch[0];
+      }
+    }
+    if (victim.ring.needs_help(now)) {
+      std::size_t got = 0;
+      try {
+        got = victim.ring.assist();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "coring: worker %d: io_uring of worker %d failed: %s\n", w.index, victim.index, e.what());
+        std::abort();  // a broken ring strands every operation in it; nothing can recover
+      }
+      if (got != 0) {
+        w.stats.assisted += got;
+        if (void* h = next_local(w)) return h;
+      }
+    }
+    peer_view& seen = w.peers[index];
+    const std::uint32_t progress = victim.progress.load(std::memory_order_relaxed);
+    if (progress != seen.progress) {
+      seen.progress = progress;
+      seen.since_ns = now;
+    } else if (victim.lifo.load(std::memory_order_relaxed) != nullptr && now - seen.since_ns >= lifo_steal_after_ns) {
+      if (void* h = victim.lifo.exchange(nullptr, std::memory_order_acquire)) {
+        ++w.stats.lifo_stolen;
+        return h;
+      }
+    }
+  }
   return nullptr;
 }
 
@@ -205,16 +291,28 @@ void scheduler::park(worker& w) noexcept {
       w.searching = true;  // a notifier counted us as searching (or we are stopping)
       return;
     }
-    // Sleeps until a completion, the nearest timer, or an unpark (reactor::wake).
-    wait_ring(w);
-    if (w.lifo != nullptr || w.deque.size_approx() != 0) {
-      // Our own I/O completed: run it. Leave the sleeper list ourselves; if a notifier
-      // took us off it meanwhile, its unpark is on the way: consume it.
-      if (idle_.cancel_park(w.index)) return;
+    // A peer that is awake may be stuck in a long resumption with woken work in its
+    // LIFO slot, its ring or its timers, and nobody would notice: watch it.
+    const bool watch = idle_.unparked() != 0;
+    // Sleeps until a completion, the nearest timer, an unpark (reactor::wake), or the
+    // next look at the peers.
+    wait_ring(w, watch ? std::optional<std::chrono::nanoseconds>(watch_interval) : std::nullopt);
+    void* found = nullptr;
+    if (!has_local_work(w) && watch) found = help_peers(w, now_ns());
+    if (found == nullptr && !has_local_work(w)) continue;
+    // Work of our own (I/O completed, or taken from a peer): run it. Leave the sleeper
+    // list ourselves; if a notifier took us off it meanwhile, its unpark is on the way:
+    // consume it.
+    if (idle_.cancel_park(w.index)) {
+      // The only worker awake: wake a peer to watch us (it parks again with a watch
+      // timeout), or a long resumption here would strand what our ring wakes next.
+      if (idle_.unparked() == 1) notify_one();
+    } else {
       sleep_until_woken(w);
       w.searching = true;
-      return;
     }
+    if (found != nullptr) place_local(w, found);
+    return;
   }
 }
 
@@ -225,17 +323,17 @@ void scheduler::sleep_until_woken(worker& w) noexcept {
 
 // Blocks in the worker's ring. A failing ring strands every operation in it; nothing
 // can recover, so the process stops with the reason.
-void scheduler::wait_ring(worker& w) noexcept {
+void scheduler::wait_ring(worker& w, std::optional<std::chrono::nanoseconds> max) noexcept {
   try {
-    w.ring.wait();
+    w.ring.wait(max);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "coring: worker %d: io_uring failed: %s\n", w.index, e.what());
     std::abort();
   }
 }
 
-// One non-blocking reactor pass when I/O is in flight; true if something completed
-// (its coroutines are now in this worker's LIFO slot or deque).
+// One non-blocking pass of the own ring when I/O is in flight; true if something
+// completed (its coroutines are now in this worker's LIFO slot or deque).
 bool scheduler::poll_ring(worker& w) noexcept {
   if (w.ring.idle()) return false;
   std::size_t done = 0;
@@ -247,6 +345,16 @@ bool scheduler::poll_ring(worker& w) noexcept {
   }
   if (done != 0) ++w.stats.polls;
   return done != 0;
+}
+
+// Hands the own ring's queued submissions to the kernel without reaping.
+void scheduler::flush_ring(worker& w) noexcept {
+  try {
+    w.ring.flush_submissions();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "coring: worker %d: io_uring failed: %s\n", w.index, e.what());
+    std::abort();
+  }
 }
 
 void scheduler::unpark(worker& w) noexcept {
@@ -301,11 +409,21 @@ void scheduler::inject_foreign(void* h) noexcept {
 
 void scheduler::post(std::coroutine_handle<> h) noexcept {
   if (worker* w = local()) {
-    if (w->lifo != nullptr) push_local(*w, w->lifo);
-    w->lifo = h.address();
+    place_local(*w, h.address());
     return;
   }
   inject_foreign(h.address());
+}
+
+// Into the own LIFO slot; what it held moves to the deque (where peers steal it).
+void scheduler::place_local(worker& w, void* h) noexcept {
+  // Only the owner stores coroutines here and searchers only take them, so an empty
+  // slot stays empty until our store: no exchange needed. release publishes the frame.
+  if (w.lifo.load(std::memory_order_relaxed) == nullptr) {
+    w.lifo.store(h, std::memory_order_release);
+    return;
+  }
+  if (void* previous = w.lifo.exchange(h, std::memory_order_acq_rel)) push_local(w, previous);
 }
 
 void scheduler::fork(std::coroutine_handle<> h) noexcept {
@@ -330,25 +448,28 @@ std::coroutine_handle<> scheduler::take_next() noexcept {
   worker* w = local();
   if (w == nullptr || w->chain_budget == 0) return {};
   --w->chain_budget;
-  void* h = nullptr;
-  if (w->lifo != nullptr) {
-    h = std::exchange(w->lifo, nullptr);
-  } else if (auto p = w->deque.pop()) {
-    h = *p;
-  } else {
-    return {};
+  void* h = take_lifo(*w);
+  if (h == nullptr) {
+    if (auto p = w->deque.pop()) {
+      h = *p;
+    } else {
+      return {};
+    }
   }
   ++w->stats.chained;
+  w->bump_progress();
   return std::coroutine_handle<>::from_address(h);
 }
 
 void scheduler::print_stats() const {
-  std::fprintf(stderr, "coring stats: worker resumed chained stolen injected overflowed parks notifies\n");
+  std::fprintf(stderr,
+               "coring stats: worker resumed chained stolen lifo_stolen assisted injected overflowed parks notifies\n");
   for (const auto& w : workers_) {
     const worker_stats& s = w->stats;
-    std::fprintf(stderr, "coring stats: %6d %7llu %7llu %6llu %8llu %10llu %5llu %8llu\n", w->index,
+    std::fprintf(stderr, "coring stats: %6d %7llu %7llu %6llu %11llu %8llu %8llu %10llu %5llu %8llu\n", w->index,
                  static_cast<unsigned long long>(s.resumed), static_cast<unsigned long long>(s.chained),
-                 static_cast<unsigned long long>(s.stolen), static_cast<unsigned long long>(s.injected),
+                 static_cast<unsigned long long>(s.stolen), static_cast<unsigned long long>(s.lifo_stolen),
+                 static_cast<unsigned long long>(s.assisted), static_cast<unsigned long long>(s.injected),
                  static_cast<unsigned long long>(s.overflowed), static_cast<unsigned long long>(s.parks),
                  static_cast<unsigned long long>(s.notifies));
   }

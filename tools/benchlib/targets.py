@@ -67,6 +67,14 @@ TARGETS: list[Target] = [
            "≥ 1.7× thread_per_conn", "ratio_max", baseline="thread_per_conn", limit=1 / 1.7,
            defined_at=("64", "512")),
     Target("offload", "blocking(noop) ≤ 10 µs median", "", "manual"),
+    # stall: each kind's worst lateness over every round (the runs are few and long, so
+    # the max stands for p99).
+    Target("stall", "woken work on a worker that computes 300 ms runs elsewhere within 2 ms (channel)",
+           "channel ≤ 2 ms", "counter_max", counter="channel_max_us", limit=2000, defined_at=("300",)),
+    Target("stall", "... (socket read completion)",
+           "read ≤ 2 ms", "counter_max", counter="read_max_us", limit=2000, defined_at=("300",)),
+    Target("stall", "... (timer)",
+           "timer ≤ 2 ms", "counter_max", counter="timer_max_us", limit=2000, defined_at=("300",)),
     Target("file_read", "≥ 1.0× pread on 2 threads (1 GiB)",
            "≥ 1.0× pread (2 threads)", "ratio_max", baseline="std_thread", limit=1.0,
            defined_at=("1024",)),
@@ -82,7 +90,7 @@ CONTENDER_ORDER = ["coring", "tbb", "std_thread", "std_async", "serial", "raw_io
 CHART_BASELINES = ["std_thread", "thread_per_conn", "std_async", "tbb", "serial"]
 
 FAMILY_ORDER = ["spawn_join", "fib", "skynet", "nqueens", "ping_pong", "channel_mpmc",
-                "sleep_many", "tcp_echo", "offload", "file_read", "http_plaintext"]
+                "sleep_many", "stall", "tcp_echo", "offload", "file_read", "http_plaintext"]
 
 
 def targets_for(family: str) -> list[Target]:

@@ -7,19 +7,24 @@
 // the executor that was current when it suspended (or resumes it at the end of the
 // pass, when there was none).
 //
-// Threads. Only the thread that drives a reactor (its "owner") may call poll(), wait(),
-// submit(), add_timer() and the other functions marked "owner thread": the ring is set
-// up with IORING_SETUP_SINGLE_ISSUER, so the kernel itself refuses other submitters.
-// The owner is the first thread that calls poll() or wait() (the ring is created
-// disabled and enabled there, which binds it). Other threads reach a reactor through
-// wake() and through cancellation requests, which go through a locked queue and the
-// wake-up eventfd.
+// Threads. One thread drives a reactor (its "owner"): it calls poll() and wait(), and
+// awaiters running on it call submit(), add_timer() and the other functions marked
+// "owner thread". The owner is the first thread that calls poll() or wait(). A plain
+// reactor (io_context's) is set up with IORING_SETUP_SINGLE_ISSUER, so the kernel itself
+// refuses other submitters. A *shared* reactor (reactor_options::shared; each sched
+// worker's) may also be driven by other threads through assist(): an idle worker submits,
+// reaps and fires timers for a busy one, so work woken by I/O does not wait for the
+// thread whose ring it sits in. Every other thread reaches a reactor through wake(),
+// request_cancel() and remove_timer(); all three are safe from any thread.
 //
-// A loop that owns a reactor (io_context, later each sched worker) calls, per pass:
+// A loop that owns a reactor (io_context, each sched worker) calls, per pass:
 //   poll()        submit what was queued, reap completions, fire due timers; never blocks
 //   wait(max)     the same, but blocks until a completion, the nearest timer, a wake(),
 //                 or `max` — call it only when the loop has nothing else to run
 //   wake()        (any thread) makes a current or the next wait() return promptly
+// and a peer of a shared reactor calls
+//   needs_help()  (any thread) cheap check: is there work a peer could do here now?
+//   assist()      (any thread) do it, unless another thread is already reaping
 // liburing never appears in this header.
 #pragma once
 
@@ -46,6 +51,10 @@ struct reactor_options {
   // Listeners accept with one multishot accept (Linux 5.19) where the kernel has it;
   // false forces one single-shot accept per connection (tests of the fallback).
   bool multishot_accept = true;
+  // Peers may drive this ring (assist()). Set by the scheduler for its workers' rings;
+  // such a ring is set up without SINGLE_ISSUER, DEFER_TASKRUN and COOP_TASKRUN, so any
+  // thread can submit and the kernel posts completions while the owner computes.
+  bool shared = false;
 };
 
 // Thrown when the kernel refuses io_uring itself (ENOSYS: no io_uring; EPERM: disabled
@@ -108,6 +117,26 @@ class reactor {
   // (internal wake-up machinery excluded).
   bool idle() const noexcept;
 
+  // Owner thread. True when operations were queued for the kernel since the last pass
+  // (the worker loop flushes them before running a long chain of tasks).
+  bool has_unsubmitted() const noexcept;
+  // Owner thread. Hands queued operations to the kernel now (one io_uring_enter), without
+  // reaping. Throws std::system_error if the ring fails.
+  void flush_submissions();
+
+  // Any thread; shared reactors only. A hint, from atomic loads: completions wait in the
+  // CQ, operations wait to be submitted, a timer is due at `now_ns` (steady_clock), or
+  // a cancellation request waits. False positives are harmless (assist() finds nothing).
+  bool needs_help(std::int64_t now_ns) const noexcept;
+  // Any thread; shared reactors only. Unless another thread is reaping this reactor
+  // right now (then returns 0 at once), does one non-blocking pass for the owner: fires
+  // due timers, processes cancellation requests, submits, and reaps completions up to
+  // the owner's own wake-up (that one only the owner may consume: see reactor.cpp).
+  // Woken coroutines are posted to the executor that was current when they suspended,
+  // from the calling thread (a sched worker keeps them in its own queues). Returns how
+  // many operations completed. Throws std::system_error if the ring fails.
+  std::size_t assist();
+
   const reactor_info& info() const noexcept;
 
   // --- For awaiters (owner thread unless noted); users do not call these. ---
@@ -115,9 +144,14 @@ class reactor {
   // Queues `op` (a kernel_op) for submission with the next pass. If the SQ or the
   // completion budget is full, `op` waits in the pending list (no failure).
   void submit(detail::kernel_op& op) noexcept;
-  // Arms `t` to complete (result 0) at its deadline.
+  // Makes room for one more timer, so that the next add_timer cannot fail. Throws
+  // std::bad_alloc (nothing changes then). Call it before publishing anything the
+  // timer's completion would read.
+  void reserve_timer();
+  // Arms `t` to complete (result 0) at its deadline; reserve_timer() made room for it.
   void add_timer(detail::timer_op& t) noexcept;
-  // Disarms `t` without completing it; false if it is not armed.
+  // Any thread: disarms `t` without completing it; false if it is not armed (it has
+  // fired, or is firing right now: its completion runs or has run).
   bool remove_timer(detail::timer_op& t) noexcept;
   // Any thread: asks the owner to cancel `op` (IORING_OP_ASYNC_CANCEL for a kernel
   // operation; a pending operation or a timer completes with -ECANCELED directly).

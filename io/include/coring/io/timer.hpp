@@ -68,13 +68,14 @@ namespace detail {
 
 // The deadline of a timeout: a timer that requests `target` when it fires. Its end is
 // one of the two arrivals timeout_awaitable waits for, so the frame that holds it is
-// never released while the reactor still knows it. `state` settles the race between
-// the timer firing (owner thread) and the inner task disarming it (any thread).
+// never released while the reactor still knows it. The race between the timer firing
+// (on whichever thread reaps its reactor) and the inner task disarming it (any thread)
+// is settled by the reactor's lock on its timer heap: exactly one of them removes it.
 class deadline_timer : public timer_op {
  public:
-  enum : std::uint8_t { armed, disarming, done };
   deadline_timer() noexcept { on_complete = &complete; }
-  // Owner thread of the current reactor. Throws std::logic_error without a reactor.
+  // Owner thread of the current reactor. Throws std::logic_error without a reactor,
+  // std::bad_alloc if the timer heap cannot grow (nothing is armed then).
   void arm(std::int64_t deadline_ns, const cancel_source& target, join_point& join, executor* exec);
   // Any thread, once: the operation finished; stop the timer. Returns true when the
   // timer's arrival was accounted for here (it will not arrive by itself).
@@ -83,7 +84,6 @@ class deadline_timer : public timer_op {
 
  private:
   static void complete(reactor_op& op, int res) noexcept;
-  std::atomic<std::uint8_t> state_{armed};
   bool fired_ = false;
   const cancel_source* target_ = nullptr;
   join_point* join_ = nullptr;

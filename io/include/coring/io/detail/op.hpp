@@ -5,7 +5,8 @@
 // in a public header because the awaiters must be complete types where they are
 // awaited; users never name anything in coring::detail.
 //
-// Life of an operation (all steps but on_cancel on the reactor's owner thread):
+// Life of an operation (begin on the reactor's owner thread; complete on whichever
+// thread reaps the reactor: its owner, or an idle peer for a shared reactor):
 //   begin     the awaiter attaches its cancellation hook to the awaiting task's source,
 //             remembers the current executor, and hands the op to the reactor
 //   submit    the reactor puts it in the SQ, or in its pending list when the SQ or the
@@ -49,11 +50,13 @@ struct reactor_op : cancel_callback {
   reactor_op(const reactor_op& other) noexcept : reactor_op() { on_complete = other.on_complete; }
   reactor_op& operator=(const reactor_op&) = delete;
 
-  // Owner thread: the operation finished with `res` (>= 0, or -errno).
+  // The reaping thread (the owner, or a peer in reactor::assist): the operation
+  // finished with `res` (>= 0, or -errno).
   void (*on_complete)(reactor_op&, int res) noexcept = nullptr;
   reactor* owner = nullptr;
   reactor_op* next = nullptr;         // the reactor's pending list
   reactor_op* cancel_next = nullptr;  // the reactor's cancellation queue
+  reactor_op* next_multishot = nullptr;  // the reactor's list of live multishot ops
   state where = state::idle;
   // Multishot operations (one SQE, many CQEs: multishot accept). The submitter sets
   // `multishot`; the reactor then calls on_complete once per CQE and sets `more` before
