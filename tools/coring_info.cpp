@@ -28,13 +28,16 @@ int main() {
     std::cout << "\nconfiguration (variable, value, source):\n" << coring::describe(config);
     std::cout << "\nio_uring (one worker's ring): ";
     try {
-      coring::reactor ring(coring::reactor_options{.entries = config.ring_entries, .sqpoll = config.sqpoll});
+      // Shared, as the scheduler sets up its workers' rings (peers reap a busy worker's).
+      coring::reactor ring(
+          coring::reactor_options{.entries = config.ring_entries, .sqpoll = config.sqpoll, .shared = true});
       const coring::reactor_info& info = ring.info();
       auto yes = [](bool b) { return b ? "yes" : "no"; };
       std::cout << info.sq_entries << " SQ / " << info.cq_entries << " CQ entries\n"
                 << "  SINGLE_ISSUER " << yes(info.single_issuer) << ", DEFER_TASKRUN " << yes(info.defer_taskrun)
                 << ", COOP_TASKRUN " << yes(info.coop_taskrun) << ", SUBMIT_ALL " << yes(info.submit_all)
-                << ", SQPOLL " << yes(info.sqpoll) << ", multishot accept " << yes(info.multishot_accept) << "\n";
+                << ", SQPOLL " << yes(info.sqpoll) << ", multishot accept " << yes(info.multishot_accept)
+                << "\n  shared: idle workers reap this ring's completions and timers while its owner is busy\n";
     } catch (const std::exception& e) {
       std::cout << "unavailable: " << e.what() << "\n";
     }

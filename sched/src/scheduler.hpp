@@ -72,6 +72,12 @@ struct alignas(64) worker {
   park_flag parked;
   reactor ring;                 // this worker's io_uring (shared: peers assist); parks in it
   std::vector<peer_view> peers;  // indexed like scheduler::workers_; this worker's only
+  // While this worker reaps a ring (its own or a peer's), the coroutines the completions
+  // wake collect here in completion order instead of going through the LIFO slot one by
+  // one (which would run the last completed first): a burst of ready connections is
+  // served oldest first, as an epoll loop serves them. Capacity fixed at start.
+  std::vector<void*> reaped;
+  bool reaping = false;
   worker_stats stats;
   std::thread thread;
 
@@ -110,6 +116,7 @@ class scheduler final : public executor {
   bool poll_ring(worker& w) noexcept;
   void flush_ring(worker& w) noexcept;
   void place_local(worker& w, void* h) noexcept;
+  void end_reaping(worker& w) noexcept;
   void wait_ring(worker& w, std::optional<std::chrono::nanoseconds> max = std::nullopt) noexcept;
   bool has_local_work(const worker& w) const noexcept;
   void unpark(worker& w) noexcept;

@@ -59,6 +59,10 @@ constexpr std::chrono::microseconds watch_interval{200};
 // 3 us before it steals runnext; we look less often, so the bar can be higher).
 constexpr std::int64_t lifo_steal_after_ns = 20'000;
 
+// Completions of one reaping pass kept in order (see worker::reaped); beyond this many
+// the rest go through the LIFO slot as they come.
+constexpr std::size_t reap_order_capacity = 512;
+
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -82,6 +86,7 @@ scheduler::scheduler(const runtime_config& config)
         reactor_options{.entries = config.ring_entries, .sqpoll = config.sqpoll, .shared = true}));
     workers_.back()->rng = 0x9e3779b97f4a7c15ull * (i + 1);
     workers_.back()->peers.resize(config.workers);
+    workers_.back()->reaped.reserve(reap_order_capacity);
   }
   try {
     for (auto& w : workers_) w->thread = std::thread([this, wp = w.get()] { run_worker(*wp); });
@@ -237,12 +242,14 @@ void* scheduler::help_peers(worker& w, std::int64_t now) noexcept {
     }
     if (victim.ring.needs_help(now)) {
       std::size_t got = 0;
+      w.reaping = true;
       try {
         got = victim.ring.assist();
       } catch (const std::exception& e) {
         std::fprintf(stderr, "coring: worker %d: io_uring of worker %d failed: %s\n", w.index, victim.index, e.what());
         std::abort();  // a broken ring strands every operation in it; nothing can recover
       }
+      end_reaping(w);
       if (got != 0) {
         w.stats.assisted += got;
         if (void* h = next_local(w)) return h;
@@ -324,12 +331,22 @@ void scheduler::sleep_until_woken(worker& w) noexcept {
 // Blocks in the worker's ring. A failing ring strands every operation in it; nothing
 // can recover, so the process stops with the reason.
 void scheduler::wait_ring(worker& w, std::optional<std::chrono::nanoseconds> max) noexcept {
+  w.reaping = true;
   try {
     w.ring.wait(max);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "coring: worker %d: io_uring failed: %s\n", w.index, e.what());
     std::abort();
   }
+  end_reaping(w);
+}
+
+// Queues what a reaping pass woke so that the deque (popped newest first) gives it back
+// oldest first: pushed in reverse, the first completion ends up at the bottom.
+void scheduler::end_reaping(worker& w) noexcept {
+  w.reaping = false;
+  for (std::size_t i = w.reaped.size(); i-- > 0;) push_local(w, w.reaped[i]);
+  w.reaped.clear();
 }
 
 // One non-blocking pass of the own ring when I/O is in flight; true if something
@@ -337,12 +354,14 @@ void scheduler::wait_ring(worker& w, std::optional<std::chrono::nanoseconds> max
 bool scheduler::poll_ring(worker& w) noexcept {
   if (w.ring.idle()) return false;
   std::size_t done = 0;
+  w.reaping = true;
   try {
     done = w.ring.poll();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "coring: worker %d: io_uring failed: %s\n", w.index, e.what());
     std::abort();  // a broken ring strands every operation in it; nothing can recover
   }
+  end_reaping(w);
   if (done != 0) ++w.stats.polls;
   return done != 0;
 }
@@ -417,6 +436,10 @@ void scheduler::post(std::coroutine_handle<> h) noexcept {
 
 // Into the own LIFO slot; what it held moves to the deque (where peers steal it).
 void scheduler::place_local(worker& w, void* h) noexcept {
+  if (w.reaping && w.reaped.size() < w.reaped.capacity()) {
+    w.reaped.push_back(h);  // within capacity: cannot allocate
+    return;
+  }
   // Only the owner stores coroutines here and searchers only take them, so an empty
   // slot stays empty until our store: no exchange needed. release publishes the frame.
   if (w.lifo.load(std::memory_order_relaxed) == nullptr) {
