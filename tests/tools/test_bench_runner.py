@@ -52,7 +52,8 @@ class RunnerTest(unittest.TestCase):
         proc = run_bench("--quick", "--out", self.out)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         # progress: n of N, elapsed, estimate; one line per benchmark
-        self.assertIn("[1/9 | 0:00 elapsed |", proc.stderr)
+        # (the elapsed time itself depends on the machine's load, so only its shape is checked)
+        self.assertRegex(proc.stderr, r"\[1/9 \| \d+:\d\d elapsed \|")
         self.assertIn("[9/9 |", proc.stderr)
         self.assertIn("left]", proc.stderr)
         self.assertIn("bench_fake: fib/coring/10  median", proc.stderr)
