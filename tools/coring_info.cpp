@@ -6,6 +6,7 @@
 #include <coring/sched/config.hpp>
 
 #include <exception>
+#include <cstring>
 #include <iostream>
 
 int main() {
@@ -30,7 +31,10 @@ int main() {
     try {
       // Shared, as the scheduler sets up its workers' rings (peers reap a busy worker's).
       coring::reactor ring(
-          coring::reactor_options{.entries = config.ring_entries, .sqpoll = config.sqpoll, .shared = true});
+          coring::reactor_options{.entries = config.ring_entries,
+                                  .sqpoll = config.sqpoll,
+                                  .shared = true,
+                                  .recv_buffers = config.recv_buffers});
       const coring::reactor_info& info = ring.info();
       auto yes = [](bool b) { return b ? "yes" : "no"; };
       std::cout << info.sq_entries << " SQ / " << info.cq_entries << " CQ entries\n"
@@ -38,6 +42,13 @@ int main() {
                 << ", COOP_TASKRUN " << yes(info.coop_taskrun) << ", SUBMIT_ALL " << yes(info.submit_all)
                 << ", SQPOLL " << yes(info.sqpoll) << ", multishot accept " << yes(info.multishot_accept)
                 << "\n  shared: idle workers reap this ring's completions and timers while its owner is busy\n";
+      if (info.recv_buffers != 0) {
+        std::cout << "  receive pool: " << info.recv_buffers << " buffers of " << info.recv_buffer_size
+                  << " bytes (provided-buffer ring)\n";
+      } else {
+        std::cout << "  receive pool: refused by the kernel (" << std::strerror(info.recv_buffers_errno)
+                  << "); receives use a buffer of their own\n";
+      }
     } catch (const std::exception& e) {
       std::cout << "unavailable: " << e.what() << "\n";
     }

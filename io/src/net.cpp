@@ -3,10 +3,13 @@
 // accepts, datagrams). Single operations (read, write, shutdown) are awaiters built
 // inline in net.hpp.
 #include <coring/io/net.hpp>
+#include <coring/io/reactor.hpp>
 #include <coring/io/timer.hpp>
 
 #include "acceptor.hpp"
 #include "resolver.hpp"
+
+#include <liburing.h>
 
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
@@ -18,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 #include <system_error>
 
@@ -355,4 +359,106 @@ task<std::pair<std::size_t, endpoint>> udp_socket::recv_from(std::span<std::byte
   co_return std::pair<std::size_t, endpoint>(static_cast<std::size_t>(r), endpoint::from(from.data(), msg.msg_namelen));
 }
 
+}  // namespace coring
+
+namespace coring {
+
+void received::reset() noexcept {
+  if (pool_ != nullptr) pool_->recycle_recv_buffer(id_);
+  pool_ = nullptr;
+  own_.reset();
+  data_ = {};
+}
+
+namespace detail {
+
+bool receive_awaiter::use_own_buffer() noexcept {
+  // The pool is empty (ENOBUFS) or absent: read into a buffer of our own instead.
+  if (!own_) {
+    own_.reset(new (std::nothrow) std::byte[own_size_]);
+    if (!own_) return false;
+  }
+  request = {io_opcode::recv, fd_, own_size_, 0, own_.get(), 0};
+  phase_ = phase::own;
+  return true;
+}
+
+bool receive_awaiter::begin(std::coroutine_handle<> h, const cancel_source* source) {
+  reactor* r = current_reactor();
+  if (r == nullptr) {
+    throw std::logic_error(
+        "coring: this thread drives no reactor (await I/O and timers inside coring::io_context::run)");
+  }
+  const int group = r->recv_buffer_group();
+  own_size_ = group >= 0 ? static_cast<std::uint32_t>(r->recv_buffer(0).size()) : 4096;
+  group_ = group;
+  if (group >= 0) {
+    phase_ = phase::pooled;
+    request = {io_opcode::recv_pool, fd_, 0, 0, nullptr, static_cast<std::uint64_t>(group)};
+  } else if (!use_own_buffer()) {
+    throw std::bad_alloc();
+  }
+  if (begin_wait(*this, w_, h, source) == nullptr) return false;
+  owner->submit(*this);
+  return true;
+}
+
+void receive_awaiter::complete(reactor_op& op, int res) noexcept {
+  auto& self = static_cast<receive_awaiter&>(op);
+  const bool cancelling = self.w_.source != nullptr && self.w_.source->requested();
+  if (!cancelling) {
+    if (res == -ENOBUFS && self.phase_ == phase::pooled) {
+      // The kernel picks the buffer before it looks for data, so an empty pool fails even
+      // a receive that would have waited. Wait for data without a buffer, then try the
+      // pool again: an idle connection still holds none.
+      self.phase_ = phase::polling;
+      self.request = {io_opcode::poll_in, self.fd_, 0, 0, nullptr, 0};
+      self.owner->submit(self);
+      return;
+    }
+    if (self.phase_ == phase::polling && res >= 0) {
+      self.phase_ = phase::pooled_after_poll;
+      self.request = {io_opcode::recv_pool, self.fd_, 0, 0, nullptr, static_cast<std::uint64_t>(self.group_)};
+      self.owner->submit(self);
+      return;
+    }
+    if (res == -ENOBUFS) {
+      // Data waits and the pool is still empty: read it into a buffer of our own.
+      if (self.use_own_buffer()) {
+        self.owner->submit(self);
+        return;
+      }
+      res = -ENOMEM;
+    }
+  }
+  if ((res == -EAGAIN || res == -EINTR) && !cancelling) {
+    self.owner->submit(self);
+    return;
+  }
+  if (res < 0 && (self.cqe_flags & IORING_CQE_F_BUFFER) != 0) {
+    // A failed receive that still took a buffer gives it straight back.
+    self.owner->recycle_recv_buffer(static_cast<std::uint16_t>(self.cqe_flags >> IORING_CQE_BUFFER_SHIFT));
+    self.cqe_flags = 0;
+  }
+  finish_wait(op, self.w_, res == -EAGAIN || res == -EINTR ? -ECANCELED : res);
+}
+
+received receive_awaiter::await_resume() {
+  received out;
+  // Take the buffer first, so that a throw below still gives it back.
+  if ((cqe_flags & IORING_CQE_F_BUFFER) != 0) {
+    const auto id = static_cast<std::uint16_t>(cqe_flags >> IORING_CQE_BUFFER_SHIFT);
+    out.pool_ = owner;
+    out.id_ = id;
+    if (w_.result > 0) out.data_ = owner->recv_buffer(id).first(static_cast<std::size_t>(w_.result));
+  } else if (w_.result > 0 && request.opcode == io_opcode::recv) {
+    out.own_ = std::move(own_);
+    out.data_ = std::span<const std::byte>(out.own_.get(), static_cast<std::size_t>(w_.result));
+  }
+  check_cancelled(w_);
+  if (w_.result < 0) throw_io_error(-w_.result, "coring::stream::receive");
+  return out;
+}
+
+}  // namespace detail
 }  // namespace coring

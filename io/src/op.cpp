@@ -2,6 +2,7 @@
 // awaiter shares (see detail/op.hpp for the life of an operation).
 #include "reactor_impl.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -30,6 +31,15 @@ void prepare_sqe(io_uring_sqe& sqe, const io_request& r) noexcept {
       break;
     case io_opcode::recv:
       io_uring_prep_recv(s, r.fd, r.addr, r.len, static_cast<int>(r.flags));
+      break;
+    case io_opcode::recv_pool:
+      // len 0: as much as the picked buffer holds.
+      io_uring_prep_recv(s, r.fd, nullptr, 0, static_cast<int>(r.flags));
+      s->flags |= IOSQE_BUFFER_SELECT;
+      s->buf_group = static_cast<std::uint16_t>(r.arg);
+      break;
+    case io_opcode::poll_in:
+      io_uring_prep_poll_add(s, r.fd, POLLIN);
       break;
     case io_opcode::send:
       // MSG_NOSIGNAL: a write to a reset peer returns EPIPE instead of killing us.

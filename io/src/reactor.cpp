@@ -23,11 +23,18 @@
 //
 // Peers (shared reactors). A busy owner's completions, due timers and queued
 // submissions are taken care of by any idle thread that calls assist(): it try-locks
-// reap_lock_ and runs the same pass, except that it stops reaping before the eventfd
-// CQE. That CQE is the owner's wake-up: the owner blocks in the kernel until the CQ
-// holds something, so a peer that consumed it could leave the owner asleep with an
-// unpark pending. Wake-ups reach a busy owner rarely (unparks target parked workers,
-// and request_cancel writes only to an owner that waits), so a peer is seldom stopped.
+// reap_lock_ and runs the same pass. The eventfd CQE among them is the owner's wake-up,
+// and the owner blocks in the kernel until the CQ holds something, so a peer that
+// consumes it must hand the wake-up on (it cannot stop before it: the CQ is FIFO, and
+// every completion behind it would then wait for the busy owner). The hand-off is a
+// Dekker pair with the owner's wait:
+//   peer:  wake_handoff_ = true (seq_cst); re-arm the eventfd read; if waiting_ (seq_cst)
+//          write the eventfd again
+//   owner: waiting_ = true (seq_cst); block only if wake_handoff_.exchange(false) (seq_cst)
+//          found false
+// Either the owner sees the hand-off and does not block, or the peer sees it waiting
+// and its write ends the wait. A hand-off the owner sees late only makes one later wait
+// return at once.
 //
 // Wake-up without lost wake-ups. A waker first makes its work visible (the cancellation
 // queue, the scheduler's park flag, the io_context's inbox), then calls wake():
@@ -90,7 +97,15 @@ reactor* set_current_reactor(reactor* r) noexcept {
 }
 
 reactor::impl::impl(reactor& self, const reactor_options& options)
-    : self_(self), ring_(options), shared_(options.shared) {
+    : self_(self),
+      ring_(options),
+      shared_(options.shared),
+      recv_pool_(ring_.raw(), options.recv_buffers, options.recv_buffer_size, 0) {
+  if (recv_pool_.available()) {
+    ring_.info().recv_buffers = recv_pool_.count();
+    ring_.info().recv_buffer_size = recv_pool_.size();
+  }
+  ring_.info().recv_buffers_errno = recv_pool_.why();
   const unsigned cq = ring_.info().cq_entries;
   // A sixteenth of the CQ for cancellations, between 1 and 64: a burst of timeouts
   // firing at once rarely needs more, and the rest waits a pass in local_cancels_.
@@ -168,7 +183,10 @@ std::size_t reactor::impl::pass(bool block, std::optional<std::chrono::nanosecon
     // seq_cst pairs with request_cancel: either it sees us waiting and wakes us, or we
     // see its request here and do not sleep.
     waiting_.store(true, std::memory_order_seq_cst);
-    if (!has_remote_cancels_.load(std::memory_order_seq_cst)) ring_.wait(timeout);
+    // A wake-up a peer consumed for us counts as one (see the top of this file).
+    if (!has_remote_cancels_.load(std::memory_order_seq_cst) && !wake_handoff_.exchange(false, std::memory_order_seq_cst)) {
+      ring_.wait(timeout);
+    }
     waiting_.store(false, std::memory_order_relaxed);
     if (reap_lock_.try_lock()) {
       done += reap_pass(true);
@@ -190,6 +208,16 @@ std::size_t reactor::impl::reap_pass(bool owner) {
   submit_queued();
   done += reap_cq(owner);
   done += fire_timers();
+  if (peer_took_wake_) {
+    peer_took_wake_ = false;
+    // seq_cst: the Dekker pair with pass() described at the top of this file.
+    wake_handoff_.store(true, std::memory_order_seq_cst);
+    submit_queued();  // arms the eventfd read again
+    if (waiting_.load(std::memory_order_seq_cst)) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const ssize_t n = ::write(efd_, &one, sizeof one);
+    }
+  }
   return done;
 }
 
@@ -203,6 +231,7 @@ void reactor::impl::deliver(const settled* done, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) {
     // `more` is set here, by the one reaper, right before its callback reads it.
     done[i].op->more = done[i].more;
+    done[i].op->cqe_flags = done[i].flags;
     done[i].op->on_complete(*done[i].op, done[i].res);
   }
 }
@@ -386,8 +415,7 @@ void reactor::impl::flush_locked() {
 
 std::size_t reactor::impl::reap_cq(bool owner) {
   const std::uint64_t wake_id = reinterpret_cast<std::uint64_t>(&efd_op_);
-  // A peer stops before the owner's wake-up CQE (see the top of this file).
-  auto stop = [owner, wake_id](std::uint64_t user_data) { return !owner && user_data == wake_id; };
+  auto stop = [](std::uint64_t) { return false; };
   std::size_t total = 0;
   settled done[batch];
   for (;;) {
@@ -404,18 +432,23 @@ std::size_t reactor::impl::reap_cq(bool owner) {
         }
         if (user_data == wake_id) {
           efd_armed_ = false;
-          ++wakes_reaped_;
+          if (owner) {
+            ++wakes_reaped_;
+          } else {
+            peer_took_wake_ = true;  // handed on in reap_pass (see the top of this file)
+          }
           // acq_rel: see the wake-up argument at the top of this file.
           notified_.exchange(false, std::memory_order_acq_rel);
           return;
         }
         auto* op = reinterpret_cast<detail::reactor_op*>(user_data);
         if ((flags & IORING_CQE_F_MORE) != 0) {  // a multishot op stays in the kernel
-          done[n++] = settled{op, res, true};
+          done[n++] = settled{op, res, true, flags};
           return;
         }
         --in_flight_;
         done[n++] = settle(*op, res);
+        done[n - 1].flags = flags;
       });
     }
     deliver(done, n);
@@ -545,5 +578,18 @@ void reactor::forget_cancel(detail::reactor_op& op) noexcept {
 }
 
 void reactor::resume_later(std::coroutine_handle<> h) noexcept { impl_->inline_ready_.push_back(h); }
+
+int reactor::recv_buffer_group() const noexcept {
+  return impl_->recv_pool_.available() ? impl_->recv_pool_.group() : -1;
+}
+
+std::span<std::byte> reactor::recv_buffer(std::uint16_t id) const noexcept { return impl_->recv_pool_.buffer(id); }
+
+void reactor::recycle_recv_buffer(std::uint16_t id) noexcept {
+  // state_lock_: the pool's tail is written by whoever returns a buffer, and a receiver
+  // may finish with its buffer on any worker.
+  std::lock_guard lock(impl_->state_lock_);
+  impl_->recv_pool_.recycle(id);
+}
 
 }  // namespace coring

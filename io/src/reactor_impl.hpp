@@ -24,6 +24,7 @@
 //   eventfd CQE     consumed by the owner only     stops before it
 #pragma once
 
+#include "recv_buffers.hpp"
 #include "ring.hpp"
 #include "timers.hpp"
 
@@ -77,6 +78,7 @@ struct reactor::impl {
     detail::reactor_op* op;
     int res;
     bool more;
+    std::uint32_t flags = 0;  // the CQE's
   };
   static constexpr unsigned batch = 64;  // completions settled per state_lock_ section
 
@@ -108,6 +110,8 @@ struct reactor::impl {
 
   detail::spin_lock reap_lock_;
   detail::spin_lock state_lock_;
+  // The receive pool (empty when not asked for or refused). recycle() under state_lock_.
+  detail::recv_buffers recv_pool_;
 
   // --- guarded by state_lock_ ---
   // Completions we let be outstanding for operations: the CQ size minus the slot the
@@ -135,6 +139,7 @@ struct reactor::impl {
 
   // --- reaper only (reap_lock_) ---
   detail::reactor_op* local_cancels_ = nullptr;  // drained requests waiting for an SQE
+  bool peer_took_wake_ = false;  // a peer's pass consumed the owner's eventfd CQE
 
   // --- owner only ---
   std::uint64_t wakes_reaped_ = 0;  // eventfd CQEs consumed (only the owner consumes them)
@@ -150,6 +155,8 @@ struct reactor::impl {
   std::atomic<bool> notified_{false};
   // True while the owner is (about to be) blocked in the kernel; see request_cancel.
   std::atomic<bool> waiting_{false};
+  // A peer consumed the owner's wake-up CQE; the owner's next wait must not block.
+  std::atomic<bool> wake_handoff_{false};
 
   // Cancellation requests from any thread (intrusive via reactor_op::cancel_next).
   std::mutex cancel_mutex_;

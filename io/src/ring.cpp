@@ -24,6 +24,7 @@ constexpr required_op required_ops[] = {
     {IORING_OP_SHUTDOWN, "IORING_OP_SHUTDOWN"}, {IORING_OP_FSYNC, "IORING_OP_FSYNC"},
     {IORING_OP_CLOSE, "IORING_OP_CLOSE"},       {IORING_OP_OPENAT, "IORING_OP_OPENAT"},
     {IORING_OP_STATX, "IORING_OP_STATX"},       {IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL"},
+    {IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD"},
 };
 
 // Setup flags, best first. SINGLE_ISSUER lets the kernel skip submission locking and

@@ -65,6 +65,9 @@ class ring {
   }
 
   const reactor_info& info() const noexcept { return info_; }
+  reactor_info& info() noexcept { return info_; }
+  // For registrations (the receive buffer pool); the caller serialises with the reactor.
+  io_uring& raw() noexcept { return ring_; }
 
  private:
   mutable io_uring ring_{};

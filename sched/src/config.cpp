@@ -63,7 +63,7 @@ using cfg = runtime_config;
 // In DESIGN.md §4 order. compute_threads defaults to workers, so it must come after it.
 // CORING_SPIN_US's 50 µs is a starting point to tune with bench/: it outlasts one cross-vCPU
 // wake (~25-40 µs, DESIGN.md §6), so work arriving that soon does not pay for a park.
-constexpr std::array<variable, 10> variables{{
+constexpr std::array<variable, 11> variables{{
     {"CORING_WORKERS", number_rule{&opt::workers, &cfg::workers, 1, 1024, false, all_available_cpus}},
     {"CORING_BLOCKING_THREADS",
      number_rule{&opt::blocking_threads, &cfg::blocking_threads, 1, 65536, false, fixed<512>}},
@@ -73,6 +73,7 @@ constexpr std::array<variable, 10> variables{{
      number_rule{&opt::compute_threads, &cfg::compute_threads, 1, 1024, false, same_as_workers}},
     {"CORING_RING_ENTRIES", number_rule{&opt::ring_entries, &cfg::ring_entries, 2, 32768, true, fixed<256>}},
     {"CORING_SQPOLL", flag_rule{&opt::sqpoll, &cfg::sqpoll, false}},
+    {"CORING_RECV_BUFFERS", number_rule{&opt::recv_buffers, &cfg::recv_buffers, 1, 32768, true, fixed<256>}},
     {"CORING_PIN", pin_rule{}},
     {"CORING_SPIN_US", number_rule{&opt::spin_us, &cfg::spin_us, 0, 1'000'000, false, fixed<50>}},
     {"CORING_LOCAL_QUEUE", number_rule{&opt::local_queue, &cfg::local_queue, 16, 65536, true, fixed<256>}},

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <pthread.h>
 #include <sched.h>
 #include <system_error>
@@ -83,9 +84,21 @@ scheduler::scheduler(const runtime_config& config)
   for (unsigned i = 0; i < config.workers; ++i) {
     workers_.push_back(std::make_unique<worker>(
         *this, static_cast<int>(i), config.local_queue,
-        reactor_options{.entries = config.ring_entries, .sqpoll = config.sqpoll, .shared = true}));
+        reactor_options{.entries = config.ring_entries,
+                        .sqpoll = config.sqpoll,
+                        .shared = true,
+                        .recv_buffers = config.recv_buffers}));
     workers_.back()->rng = 0x9e3779b97f4a7c15ull * (i + 1);
     workers_.back()->peers.resize(config.workers);
+    if (i == 0) {
+      // Said once, not silently: receives still work, each with a buffer of its own.
+      const reactor_info& info = workers_.back()->ring.info();
+      if (info.recv_buffers == 0 && info.recv_buffers_errno != 0) {
+        std::fprintf(stderr, "coring: the kernel refused the receive pool (CORING_RECV_BUFFERS=%u): %s; "
+                     "receives use a buffer of their own\n", config.recv_buffers,
+                     std::strerror(info.recv_buffers_errno));
+      }
+    }
     workers_.back()->reaped.reserve(reap_order_capacity);
   }
   try {

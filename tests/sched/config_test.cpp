@@ -75,6 +75,7 @@ const std::vector<number_case> numbers = {
     {"CORING_COMPUTE_THREADS", &runtime_options::compute_threads, &runtime_config::compute_threads, 1, 1024, false},
     {"CORING_RING_ENTRIES", &runtime_options::ring_entries, &runtime_config::ring_entries, 2, 32768, true},
     {"CORING_SPIN_US", &runtime_options::spin_us, &runtime_config::spin_us, 0, 1000000, false},
+    {"CORING_RECV_BUFFERS", &runtime_options::recv_buffers, &runtime_config::recv_buffers, 1, 32768, true},
     {"CORING_LOCAL_QUEUE", &runtime_options::local_queue, &runtime_config::local_queue, 16, 65536, true},
 };
 
@@ -96,7 +97,8 @@ TEST(Config, DefaultsWithEmptyEnvironment) {
   EXPECT_EQ(c.spin_us, 50U);
   EXPECT_EQ(c.local_queue, 256U);
   EXPECT_FALSE(c.stats);
-  ASSERT_EQ(c.sources.size(), 10U);
+  EXPECT_EQ(c.recv_buffers, 256U);
+  ASSERT_EQ(c.sources.size(), 11U);
   for (const auto& [name, source] : c.sources) EXPECT_EQ(source, config_source::default_value) << name;
   EXPECT_TRUE(c.warnings.empty());
 }
@@ -226,7 +228,9 @@ TEST(Config, OptionsAreValidatedLikeTheEnvironment) {
       EXPECT_EQ(error_of({}, options).problem(), "out of range");
     }
     if (n.power_of_two) {
-      options.*n.option = n.min + 1;
+      unsigned not_power = n.min + 1;
+      if ((not_power & (not_power - 1)) == 0) ++not_power;  // min 1: 2 is a power of two
+      options.*n.option = not_power;
       EXPECT_EQ(error_of({}, options).problem(), "not a power of two");
     }
   }
@@ -337,10 +341,10 @@ TEST(Config, Describe) {
   runtime_options options;
   options.spin_us = 9;
   const std::string text = coring::describe(resolve_env({"CORING_WORKERS=3"}, options));
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 10);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 11);
   for (const auto& name : {"CORING_WORKERS", "CORING_BLOCKING_THREADS", "CORING_BLOCKING_IDLE_MS",
-                           "CORING_COMPUTE_THREADS", "CORING_RING_ENTRIES", "CORING_SQPOLL", "CORING_PIN",
-                           "CORING_SPIN_US", "CORING_LOCAL_QUEUE", "CORING_STATS"})
+                           "CORING_COMPUTE_THREADS", "CORING_RING_ENTRIES", "CORING_SQPOLL", "CORING_RECV_BUFFERS",
+                           "CORING_PIN", "CORING_SPIN_US", "CORING_LOCAL_QUEUE", "CORING_STATS"})
     EXPECT_TRUE(contains(text, name)) << name;
   auto line_of = [&](const std::string& name) { return text.substr(text.find(name), text.find('\n', text.find(name)) - text.find(name)); };
   EXPECT_TRUE(contains(line_of("CORING_WORKERS"), " 3 ")) << text;

@@ -182,3 +182,44 @@ TEST(io_runtime, runtime_shutdown_with_an_armed_listener_leaks_nothing) {
     }(listener));
   }
 }
+
+namespace {
+
+// Echoes from pool buffers: the buffer taken on one worker may be given back on another
+// (the session resumes wherever it was stolen to), with a small pool so that it runs
+// dry and receives fall back while others hold buffers.
+coring::task<void> pooled_echo_session(coring::tcp_stream conn) {
+  for (;;) {
+    coring::received r = co_await conn.receive();
+    if (r.empty()) break;
+    co_await coring::yield();  // may move to the other worker while holding the buffer
+    co_await conn.write_all(r.data());
+  }
+  co_await conn.close();
+}
+
+}  // namespace
+
+TEST(io_runtime, echo_from_a_small_receive_pool_across_workers_is_byte_exact) {
+  coring::runtime_options options = coring::testing::co_test_options();
+  options.recv_buffers = 4;
+  coring::runtime rt(options);
+  rt.block_on([]() -> coring::task<void> {
+    auto listener = coring::tcp_listener::bind(coring::endpoint::v4("127.0.0.1", 0));
+    const coring::endpoint at = listener.local_endpoint();
+    constexpr int clients = 32;
+    auto server = coring::spawn([](coring::tcp_listener& l) -> coring::task<void> {
+      std::vector<coring::join_handle<void>> sessions;
+      for (int i = 0; i < clients; ++i) sessions.push_back(coring::spawn(pooled_echo_session(co_await l.accept())));
+      for (auto& s : sessions) co_await s;
+    }(listener));
+    std::vector<coring::task<bool>> tasks;
+    for (int i = 0; i < clients; ++i) {
+      tasks.push_back(echo_client(at, 1 + (static_cast<std::size_t>(i) * 7919) % (64 * 1024), static_cast<unsigned>(i)));
+    }
+    std::vector<bool> results = co_await coring::gather(std::move(tasks));
+    co_await server;
+    for (bool r : results) EXPECT_TRUE(r);
+    co_await listener.close();
+  }());
+}

@@ -10,6 +10,7 @@
 
 #include <coring/core/channel.hpp>
 #include <coring/io/net.hpp>
+#include <coring/io/reactor.hpp>
 #include <coring/io/timer.hpp>
 
 #include <unistd.h>
@@ -118,6 +119,32 @@ CO_TEST(stall, a_read_submitted_on_a_busy_worker_completes_on_the_idle_worker) {
       const char byte = 'x';
       EXPECT_EQ(::write(b.native_handle(), &byte, 1), 1);
       EXPECT_TRUE(spin_until(w.ran)) << "the read completion waited for its busy worker";
+      EXPECT_NE(w.ran_on.load(), coring::current_worker());
+      ++checked;
+    } else {
+      const char byte = 'y';
+      EXPECT_EQ(::write(b.native_handle(), &byte, 1), 1);
+    }
+    co_await reader;
+  }
+  EXPECT_EQ(checked, 3) << "never got the reader and the spinner onto one worker";
+}
+
+// The busy worker's own wake-up (its eventfd read completing) sits in its completion
+// queue ahead of the read's completion. The queue is FIFO, so a peer that left that
+// wake-up for the owner would leave the read behind it too.
+CO_TEST(stall, a_read_behind_a_wake_up_of_the_busy_worker_completes_on_the_idle_worker) {
+  int checked = 0;
+  for (int attempt = 0; attempt < 64 && checked < 3; ++attempt) {
+    auto [a, b] = coring::unix_stream::pair();
+    woken w;
+    auto reader = coring::spawn(read_one(a, w));
+    co_await yield_until(w.waiting);
+    if (w.armed_on.load() == coring::current_worker()) {
+      coring::current_reactor()->wake();  // its eventfd CQE comes first
+      const char byte = 'x';
+      EXPECT_EQ(::write(b.native_handle(), &byte, 1), 1);
+      EXPECT_TRUE(spin_until(w.ran)) << "the read completion waited behind the busy worker's wake-up";
       EXPECT_NE(w.ran_on.load(), coring::current_worker());
       ++checked;
     } else {

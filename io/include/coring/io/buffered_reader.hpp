@@ -4,7 +4,10 @@
 //   std::string line = co_await in.read_line(8192);   // "" at end of stream
 //
 // Memory is bounded: the buffer never grows beyond max(capacity, the largest max_bytes
-// asked for). Errors follow coring/io/error.hpp; in particular a delimiter not found
+// asked for). A reader holds no memory while it waits with nothing buffered: it then
+// receives into the worker ring's receive pool (stream_socket::receive) and reads the
+// bytes in place; only data that must outlive one pool buffer (a line split across two
+// receives) is copied into a buffer of its own, which is freed again once consumed. Errors follow coring/io/error.hpp; in particular a delimiter not found
 // within max_bytes throws EMSGSIZE (std::errc::message_size) and the stream is then
 // unusable for framing (the overlong data is discarded). Resumes like the stream's
 // reads. The stream must outlive the reader; one reader per stream, one read at a time.
@@ -23,7 +26,7 @@ namespace coring {
 class buffered_reader {
  public:
   explicit buffered_reader(const stream_socket& stream, std::size_t capacity = 16 * 1024)
-      : stream_(&stream), buf_(capacity == 0 ? 1 : capacity) {}
+      : stream_(&stream), capacity_(capacity == 0 ? 1 : capacity) {}
 
   // The bytes up to and including the first `delim`. Throws EMSGSIZE if no `delim`
   // occurs within `max_bytes` (delimiter included), ENODATA if the stream ends first.
@@ -44,11 +47,17 @@ class buffered_reader {
   // up to `limit` bytes can be held. Returns the bytes read (0: end of stream).
   task<std::size_t> fill(std::size_t limit);
   task<std::string> read_delimited(char delim, std::size_t max_bytes, bool eof_ok, const char* what);
+  // Where begin_/end_ index: the lent pool buffer while it holds the data, else buf_.
+  const std::byte* base() const noexcept { return lent_.empty() ? buf_.data() : lent_.data().data(); }
+  // Marks `n` buffered bytes consumed; gives an emptied pool buffer back at once.
+  void consume(std::size_t n) noexcept;
 
   const stream_socket* stream_;
-  std::vector<std::byte> buf_;
-  std::size_t begin_ = 0;  // first unconsumed byte
-  std::size_t end_ = 0;    // one past the last received byte
+  std::size_t capacity_;
+  received lent_;               // a pool buffer holding the data, or empty
+  std::vector<std::byte> buf_;  // own storage, allocated only for data split across reads
+  std::size_t begin_ = 0;       // first unconsumed byte
+  std::size_t end_ = 0;         // one past the last received byte
 };
 
 }  // namespace coring

@@ -17,6 +17,7 @@
 #include <coring/core/task.hpp>
 #include <coring/io/detail/op.hpp>
 #include <coring/io/error.hpp>
+#include <coring/io/received.hpp>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -89,6 +90,13 @@ class stream_socket {
     return {{detail::io_opcode::recv, fd_.get(), detail::clamp_len(buf.size()), 0, buf.data(), 0},
             "coring::stream::read"};
   }
+  // Receives what has arrived (at most one pool buffer, 4 KiB by default) into a buffer
+  // the kernel picks from the worker ring's receive pool when the data arrives, so the
+  // wait itself holds no memory (coring/io/received.hpp). Yields an empty `received`
+  // when the peer has closed. Throws std::system_error ("coring::stream::receive: ...")
+  // or coring::cancelled; std::bad_alloc only when there is no pool and no memory for a
+  // buffer of its own. Resumes like read().
+  detail::receive_awaiter receive() const noexcept { return detail::receive_awaiter(fd_.get()); }
   // Sends up to buf.size() bytes; yields the count (may be short).
   detail::checked_awaiter<std::size_t> write(std::span<const std::byte> buf) const noexcept {
     return {{detail::io_opcode::send, fd_.get(), detail::clamp_len(buf.size()), 0, const_cast<std::byte*>(buf.data()),

@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 
@@ -55,6 +56,13 @@ struct reactor_options {
   // such a ring is set up without SINGLE_ISSUER, DEFER_TASKRUN and COOP_TASKRUN, so any
   // thread can submit and the kernel posts completions while the owner computes.
   bool shared = false;
+  // Receive buffers the kernel picks from when data arrives (a provided-buffer ring,
+  // Linux 5.19), for stream_socket::receive and buffered_reader: an idle connection then
+  // holds no buffer. A power of two up to 32768; 0 for none (receive() then reads into a
+  // buffer of its own). Each is recv_buffer_size bytes; untouched pages cost no memory.
+  // The scheduler sets it from CORING_RECV_BUFFERS.
+  unsigned recv_buffers = 256;
+  unsigned recv_buffer_size = 4096;
 };
 
 // Thrown when the kernel refuses io_uring itself (ENOSYS: no io_uring; EPERM: disabled
@@ -75,6 +83,9 @@ struct reactor_info {
   bool submit_all = false;
   bool sqpoll = false;
   bool multishot_accept = false;  // asked for and supported (see reactor_options)
+  unsigned recv_buffers = 0;      // the receive pool's buffers (0: none asked for, or refused)
+  unsigned recv_buffer_size = 0;
+  int recv_buffers_errno = 0;     // why the kernel refused the pool (0 if it did not)
 };
 
 class reactor {
@@ -130,8 +141,8 @@ class reactor {
   bool needs_help(std::int64_t now_ns) const noexcept;
   // Any thread; shared reactors only. Unless another thread is reaping this reactor
   // right now (then returns 0 at once), does one non-blocking pass for the owner: fires
-  // due timers, processes cancellation requests, submits, and reaps completions up to
-  // the owner's own wake-up (that one only the owner may consume: see reactor.cpp).
+  // due timers, processes cancellation requests, submits, and reaps every completion
+  // (the owner's own wake-up included, which it hands on to the owner: see reactor.cpp).
   // Woken coroutines are posted to the executor that was current when they suspended,
   // from the calling thread (a sched worker keeps them in its own queues). Returns how
   // many operations completed. Throws std::system_error if the ring fails.
@@ -164,6 +175,13 @@ class reactor {
   // Owner thread: resume `h` at the end of the current pass (used when no executor was
   // current at suspension).
   void resume_later(std::coroutine_handle<> h) noexcept;
+  // The buffer group of the receive pool (reactor_options::recv_buffers), or -1 when
+  // this reactor has none. Any thread.
+  int recv_buffer_group() const noexcept;
+  // Any thread: the bytes of pool buffer `id` (from a completion's IORING_CQE_F_BUFFER).
+  std::span<std::byte> recv_buffer(std::uint16_t id) const noexcept;
+  // Any thread: gives pool buffer `id` back to the kernel.
+  void recycle_recv_buffer(std::uint16_t id) noexcept;
 
   struct impl;
 

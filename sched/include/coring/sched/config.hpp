@@ -55,6 +55,7 @@ struct runtime_options {
   std::optional<unsigned> compute_threads{};   // CORING_COMPUTE_THREADS [1, 1024]; default = workers
   std::optional<unsigned> ring_entries{};      // CORING_RING_ENTRIES power of two in [2, 32768]; default 256
   std::optional<bool> sqpoll{};                // CORING_SQPOLL 0|1; default 0
+  std::optional<unsigned> recv_buffers{};      // CORING_RECV_BUFFERS power of two in [1, 32768]; default 256
   std::optional<std::vector<unsigned>> pin{};  // CORING_PIN (see above); empty vector = no pinning; default none
   std::optional<unsigned> spin_us{};           // CORING_SPIN_US [0, 1000000]; default 50
   std::optional<unsigned> local_queue{};       // CORING_LOCAL_QUEUE power of two in [16, 65536]; default 256
@@ -72,6 +73,7 @@ struct runtime_config {
   unsigned compute_threads{};
   unsigned ring_entries{};
   bool sqpoll{};
+  unsigned recv_buffers{};  // 4 KiB receive buffers in each worker ring's pool
   std::vector<unsigned> pin_cpus;  // worker i runs on pin_cpus[i % size]; empty = not pinned
   unsigned spin_us{};
   unsigned local_queue{};

@@ -68,6 +68,9 @@ struct reactor_op : cancel_callback {
   bool multishot = false;
   bool more = false;
   bool orphaned = false;
+  // The CQE's flags (IORING_CQE_F_*), set by the reaper right before on_complete; 0 for
+  // completions that had no CQE (timers, pending ops cancelled before submission).
+  std::uint32_t cqe_flags = 0;
 };
 
 // What to ask the kernel; mapped onto IORING_OP_* in op.cpp (no liburing here).
@@ -75,6 +78,8 @@ enum class io_opcode : std::uint8_t {
   read,      // fd, addr = buffer, len, arg = file offset (-1: current position)
   write,     // same
   recv,      // fd, addr = buffer, len, flags = MSG_*
+  recv_pool,  // fd, flags = MSG_*, arg = buffer group: the kernel picks the buffer (CQE flags)
+  poll_in,    // fd: completes when it is readable (or has an error / hang-up)
   send,      // same; MSG_NOSIGNAL is always added
   recvmsg,   // fd, addr = msghdr*, flags = MSG_*
   sendmsg,   // same; MSG_NOSIGNAL is always added
