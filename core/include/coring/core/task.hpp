@@ -58,6 +58,61 @@ struct join_point {
   std::coroutine_handle<> arrive(promise_base& child) noexcept;
 };
 
+// Symmetric transfer without tail calls. Returning a handle from await_suspend keeps the
+// stack flat only when the compiler turns the resumption into a tail call: clang always
+// does; g++ does when optimising, but not at -O0 nor under AddressSanitizer, and there a
+// loop of a million `co_await`s on tasks that finish at once, or a million-deep chain,
+// overflows the stack (issue 11). In those builds `transfer` runs a trampoline instead:
+// the first transfer on a thread loops, resuming one coroutine after the other; a
+// transfer made while that loop runs below on the stack only records the next coroutine
+// and returns to the loop. Optimised builds (CORING_TRAMPOLINE == 0) return the handle
+// unchanged: the release fast path costs what it did. Define CORING_TRAMPOLINE to 0 or 1
+// to override the choice; every translation unit of a program should agree (the two
+// modes interoperate, but the inline functions below then differ between them).
+#ifndef CORING_TRAMPOLINE
+#if defined(__clang__) || (defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__))
+#define CORING_TRAMPOLINE 0
+#else
+#define CORING_TRAMPOLINE 1
+#endif
+#endif
+
+#if CORING_TRAMPOLINE
+// The trampoline of this thread: whether a loop is draining `next`, and what it runs next.
+// Thread-local, so touched by one thread only: no atomics.
+struct trampoline_state {
+  std::coroutine_handle<> next;
+  bool running = false;
+};
+inline thread_local trampoline_state trampoline;
+
+// Resumes `h`, then whatever it and its successors hand on through transfer(), on this
+// thread, with the stack depth of one resumption. Nested use (an event loop run inside a
+// coroutine) gets a loop of its own: the outer one's state is kept aside meanwhile.
+inline void run_trampoline(std::coroutine_handle<> h) noexcept {
+  const trampoline_state outer = std::exchange(trampoline, trampoline_state{{}, true});
+  for (std::coroutine_handle<> n = h; n; n = std::exchange(trampoline.next, {})) n.resume();
+  trampoline = outer;
+}
+#endif
+
+// What an await_suspend that hands control to another coroutine returns: `h` itself
+// (symmetric transfer) where the compiler makes that a tail call; otherwise the next
+// coroutine goes through this thread's trampoline and noop is returned. Runs on the
+// calling thread.
+inline std::coroutine_handle<> transfer(std::coroutine_handle<> h) noexcept {
+#if CORING_TRAMPOLINE
+  if (trampoline.running) {
+    trampoline.next = h;  // the loop below on the stack resumes it once we return
+  } else {
+    run_trampoline(h);
+  }
+  return std::noop_coroutine();
+#else
+  return h;
+#endif
+}
+
 inline std::coroutine_handle<> next_or_noop() noexcept {
   if (executor* ex = current_executor()) {
     if (std::coroutine_handle<> next = ex->take_next()) return next;
@@ -110,9 +165,9 @@ class promise_base {
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept {
       promise_base& p = h.promise();
-      if (p.join_ != nullptr) return p.join_->arrive(p);
-      if (p.continuation_) return p.continuation_;
-      return next_or_noop();
+      if (p.join_ != nullptr) return transfer(p.join_->arrive(p));
+      if (p.continuation_) return transfer(p.continuation_);
+      return transfer(next_or_noop());
     }
     void await_resume() const noexcept {}
   };
@@ -279,7 +334,7 @@ class [[nodiscard]] task {
         h.promise().set_cancellation(awaiting.promise().cancellation());
       }
       h.promise().set_continuation(awaiting);
-      return h;
+      return detail::transfer(h);
     }
     T await_resume() {
       if (!h) throw std::logic_error("coring::task: awaiting an empty (moved-from) task");
