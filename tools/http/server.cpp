@@ -395,7 +395,13 @@ task<void> server::session(tcp_stream& conn, entry& self) {
       // other, so an idle connection is either closed by close_idle_connections() or
       // sees the drain here, never neither.
       self.idle.store(true, std::memory_order_seq_cst);
-      if (draining_.load(std::memory_order_seq_cst)) co_return;
+      if (draining_.load(std::memory_order_seq_cst)) {
+        // The drain began after these answers were built (they may say keep-alive):
+        // write them all before closing, so no parsed request goes unanswered.
+        if (!out.empty()) co_await send(conn, out);
+        co_await conn.shutdown(SHUT_WR);
+        co_return;
+      }
     } else if (!head_started && wanted == 0) {
       // Bytes of the next pipelined request are here: its head timer starts now.
       head_started = true;
