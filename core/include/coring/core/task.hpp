@@ -17,6 +17,19 @@
 // so, throws coring::cancelled instead of suspending.
 #pragma once
 
+// g++ before 13 destroys an aggregate or a capturing lambda that is built inside a
+// co_await operand (or in the arguments of a coroutine call in one) twice: GCC PRs 99576,
+// 100611, 101367, 101976; see README "Known issues". Said once per translation unit;
+// define CORING_NO_GCC12_WARNING to silence it once your code avoids those forms.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13 && !defined(CORING_NO_GCC12_WARNING)
+#pragma message(                                                                                    \
+    "coring: g++ < 13 double-destroys aggregate temporaries in co_await operands. Unsafe: "        \
+    "co_await ch.send(msg{name}); co_await blocking([s]{...}); spawn(f(msg{name})). Safe: a named " \
+    "value moved in (msg m{name}; co_await ch.send(std::move(m)); auto fn = [s]{...}; "            \
+    "co_await blocking(std::move(fn))), or a type with a user-declared constructor. Or use "       \
+    "clang. Define CORING_NO_GCC12_WARNING to silence this.")
+#endif
+
 #include <coring/core/cancel.hpp>
 #include <coring/core/executor.hpp>
 #include <coring/core/frame_allocator.hpp>
