@@ -126,6 +126,18 @@ inline std::coroutine_handle<> transfer(std::coroutine_handle<> h) noexcept {
 #endif
 }
 
+// Resumes `h` now, from code that is not an await_suspend (a loop that starts several
+// coroutines one after another). With the trampoline, `h` gets a loop of its own, so that
+// what it hands on runs before this returns and cannot be confused with what the next
+// coroutine started this way hands on. Runs on the calling thread.
+inline void resume_inline(std::coroutine_handle<> h) noexcept {
+#if CORING_TRAMPOLINE
+  run_trampoline(h);
+#else
+  h.resume();
+#endif
+}
+
 inline std::coroutine_handle<> next_or_noop() noexcept {
   if (executor* ex = current_executor()) {
     if (std::coroutine_handle<> next = ex->take_next()) return next;
