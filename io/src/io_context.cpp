@@ -58,12 +58,12 @@ void io_context::run_ready() {
   for (std::size_t n = woken_.size(); n > 0; --n) {
     std::coroutine_handle<> h = woken_.front();
     woken_.pop_front();
-    h.resume();
+    detail::resume_inline(h);  // a loop of its own under the trampoline (task.hpp)
   }
   for (std::size_t n = std::min(ready_.size(), fork_batch); n > 0; --n) {
     std::coroutine_handle<> h = ready_.front();
     ready_.pop_front();
-    h.resume();
+    detail::resume_inline(h);  // a loop of its own under the trampoline (task.hpp)
   }
 }
 

@@ -90,6 +90,14 @@ CO_TEST(task, deep_chain_does_not_overflow_stack) {
   EXPECT_EQ(co_await chain(1'000'000), 1'000'000u);
 }
 
+// A loop of co_awaits on tasks that finish without suspending (issue 11: without tail
+// calls, g++ -O0 or ASan, every iteration left frames on the stack until it overflowed).
+CO_TEST(task, loop_of_synchronous_awaits_does_not_grow_the_stack) {
+  std::uint64_t sum = 0;
+  for (int i = 0; i < 1'000'000; ++i) sum += co_await chain(0) + 1;
+  EXPECT_EQ(sum, 1'000'000u);
+}
+
 CO_TEST(task, user_awaitables_work) {
   EXPECT_EQ(co_await ready_later{3}, 3);
   EXPECT_EQ(co_await with_operator{4}, 4);

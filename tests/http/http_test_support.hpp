@@ -52,12 +52,14 @@ inline constexpr bool sanitized = false;
 // stdout on a pipe. The destructor kills it (SIGKILL) if it is still running.
 class child_process {
  public:
-  explicit child_process(const std::vector<std::string>& argv) {
+  // `with_stderr`: the child's stderr goes to the same pipe as its stdout.
+  explicit child_process(const std::vector<std::string>& argv, bool with_stderr = false) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe2");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    if (with_stderr) posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -152,7 +154,8 @@ struct server_process {
     return args;
   }
 
-  explicit server_process(const std::vector<std::string>& args) : process(with_port_zero(args)) {
+  explicit server_process(const std::vector<std::string>& args, bool with_stderr = false)
+      : process(with_port_zero(args), with_stderr) {
     const auto line = process.read_line(std::chrono::seconds(30));
     if (!line || (port = port_of(*line)) == 0) {
       throw std::runtime_error("the server did not print 'listening on HOST:PORT' (got '" + line.value_or("") + "')");

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -71,4 +74,46 @@ TEST(timeout_runtime, cancelling_the_outer_task_is_cancelled_not_timed_out) {
   auto h = rt.spawn([]() -> coring::task<int> { co_return co_await coring::timeout(1h, sleep_then(1h, 1)); }());
   h.cancel();
   EXPECT_THROW(h.get(), coring::cancelled);
+}
+
+// timeout() takes a blocking() call (issue 11: it did not compile, the awaiter could not
+// be moved into timeout's task). A call that finishes in time keeps its value and its
+// exception; a call still queued when the deadline passes is removed and the awaiter
+// sees coring::timed_out at once.
+CO_TEST(timeout_runtime, wraps_a_blocking_call) {
+  EXPECT_EQ(co_await coring::timeout(10s, coring::blocking([] { return 42; })), 42);
+  const std::string s = "copied into the call";
+  // Named and moved in: a capturing lambda built inside the co_await operand is what
+  // g++ 12 destroys twice (README "Known issues").
+  auto size_of_s = [s] { return s.size(); };
+  EXPECT_EQ(co_await coring::timeout(10s, coring::blocking(std::move(size_of_s))), s.size());
+  bool threw = false;
+  try {
+    co_await coring::timeout(10s, coring::blocking([]() -> int { throw std::runtime_error("from the pool"); }));
+  } catch (const std::runtime_error&) {
+    threw = true;
+  }
+  EXPECT_TRUE(threw);
+
+  coring::blocking_pool_options one;
+  one.max_threads = 1;
+  coring::blocking_pool pool(one);
+  std::atomic<bool> gate{false}, started{false};
+  auto occupier = coring::spawn([](coring::blocking_pool& p, std::atomic<bool>& g,
+                                   std::atomic<bool>& st) -> coring::task<void> {
+    co_await p.run([&] {
+      st = true;
+      while (!g.load()) std::this_thread::sleep_for(200us);
+    });
+  }(pool, gate, started));
+  while (!started.load()) co_await coring::yield();
+  bool timed_out = false;
+  try {
+    (void)co_await coring::timeout(1ms, pool.run([] { return 7; }));  // queued behind the occupier
+  } catch (const coring::timed_out&) {
+    timed_out = true;
+  }
+  EXPECT_TRUE(timed_out);
+  gate = true;
+  co_await std::move(occupier);
 }

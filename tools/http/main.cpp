@@ -2,12 +2,14 @@
 //
 //   coring-http [--port N] [--host ADDR] [--workers N] [--max-body BYTES]
 //               [--max-connections N] [--idle-timeout-ms MS] [--header-timeout-ms MS]
-//               [--shutdown-timeout-ms MS] [--debug-routes]
+//               [--shutdown-timeout-ms MS] [--body-timeout-ms MS] [--max-body-memory BYTES]
+//               [--debug-routes]
 //
 // Prints "listening on HOST:PORT" on stdout once it accepts (with --port 0, the port the
 // kernel chose), then serves until SIGINT or SIGTERM, drains (at most
-// --shutdown-timeout-ms, default 5000, plus a few ms of unwinding) and exits 0. Exit
-// status 2 for a bad option, 1 if the address cannot be bound.
+// --shutdown-timeout-ms, default 5000, plus a few ms of unwinding) and exits 0. A second
+// SIGINT or SIGTERM during the drain exits at once with status 1. Exit status 2 for a bad
+// option, 1 if the address cannot be bound.
 #include "server.hpp"
 
 #include <charconv>
@@ -32,7 +34,8 @@ struct cli_options {
   std::fprintf(problem != nullptr ? stderr : stdout,
                "usage: coring-http [--port N] [--host ADDR] [--workers N] [--max-body BYTES]\n"
                "                   [--max-connections N] [--idle-timeout-ms MS] [--header-timeout-ms MS]\n"
-               "                   [--shutdown-timeout-ms MS] [--debug-routes]\n"
+               "                   [--shutdown-timeout-ms MS] [--body-timeout-ms MS] [--max-body-memory BYTES]\n"
+               "                   [--debug-routes]\n"
                "  --port N               TCP port, 0 for any free one (default 8080)\n"
                "  --host ADDR            address to bind (default 127.0.0.1)\n"
                "  --workers N            worker threads (default: CORING_WORKERS, else the CPUs)\n"
@@ -40,8 +43,11 @@ struct cli_options {
                "  --max-connections N    open connections at most; accept waits at the cap (default 10000)\n"
                "  --idle-timeout-ms MS   keep-alive idle time, also per body read and write (default 30000)\n"
                "  --header-timeout-ms MS a request head must arrive within it, else 408 (default 10000)\n"
-               "  --shutdown-timeout-ms MS  on SIGINT/SIGTERM, in-flight requests get this long (default 5000)\n"
-               "  --debug-routes         enable GET /delay?ms=M&size=N (tests, examples)\n");
+               "  --shutdown-timeout-ms MS  on SIGINT/SIGTERM, in-flight requests get this long (default 5000);\n"
+               "                         a second signal exits at once (status 1)\n"
+               "  --body-timeout-ms MS   a request body must arrive within it after the head, else 408 (default 30000)\n"
+               "  --max-body-memory BYTES  bodies held by all connections at once, else 503 (default 134217728)\n"
+               "  --debug-routes         enable GET /delay?ms=M&size=N and GET /stop-after (tests, examples)\n");
   std::exit(problem != nullptr ? 2 : 0);
 }
 
@@ -86,6 +92,10 @@ cli_options parse(int argc, char** argv) {
       o.server.header_timeout = ms(number(arg, value, 1, day_ms));
     } else if (arg == "--shutdown-timeout-ms") {
       o.server.shutdown_timeout = ms(number(arg, value, 0, day_ms));
+    } else if (arg == "--body-timeout-ms") {
+      o.server.body_timeout = ms(number(arg, value, 1, day_ms));
+    } else if (arg == "--max-body-memory") {
+      o.server.max_body_memory = number(arg, value, 0, std::uint64_t{1} << 40);
     } else {
       usage(("unknown option " + std::string(arg)).c_str());
     }
@@ -110,7 +120,16 @@ coring::task<int> serve(const cli_options& o) {
   std::fprintf(stderr, "coring-http: %s: draining (at most %lld ms)\n", which.index() == 0 ? "SIGINT" : "SIGTERM",
                static_cast<long long>(o.server.shutdown_timeout.count()));
   server.stop();
+  // A second signal while draining: the operator does not want to wait. Exit at once.
+  auto impatient = coring::spawn([](const char* first) -> coring::task<void> {
+    const auto again = co_await coring::when_any(coring::signal(SIGINT), coring::signal(SIGTERM));
+    std::fprintf(stderr, "coring-http: %s during the drain (after %s): exiting now\n",
+                 again.index() == 0 ? "SIGINT" : "SIGTERM", first);
+    std::fflush(stderr);
+    std::_Exit(1);
+  }(which.index() == 0 ? "SIGINT" : "SIGTERM"));
   co_await serving;
+  impatient.cancel();
   std::fprintf(stderr, "coring-http: served %llu requests on %llu connections\n",
                static_cast<unsigned long long>(server.requests()),
                static_cast<unsigned long long>(server.accepted()));

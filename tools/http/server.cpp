@@ -179,6 +179,11 @@ void respond(const request& req, bool keep_alive, bool debug_routes, std::string
     }
     return;
   }
+  if (debug_routes && path == "/stop-after" && req.method == "GET") {  // see session()
+    append_head(out, 200, "text/plain", hello_body.size(), keep_alive, minor);
+    out += hello_body;
+    return;
+  }
   if (debug_routes && path == "/delay") {
     if (req.method != "GET") {
       append_simple(out, 405, keep_alive, minor, "Allow: GET\r\n");
@@ -229,6 +234,36 @@ class server::registration {
  private:
   server& s_;
   entry& e_;
+};
+
+// The share of max_body_memory one request holds while its body arrives. Released when
+// the request is answered or the connection ends.
+class server::body_reservation {
+ public:
+  explicit body_reservation(server& s) : s_(s) {}
+  ~body_reservation() { release(); }
+  body_reservation(const body_reservation&) = delete;
+  body_reservation& operator=(const body_reservation&) = delete;
+
+  bool held() const noexcept { return n_ != 0; }
+  // Reserves `n` bytes; false (nothing reserved) if they do not fit the budget.
+  bool reserve(std::size_t n) noexcept {
+    // relaxed: the counter guards no other data, only its own bound; the RMW is atomic,
+    // so two connections cannot both take the last bytes.
+    std::size_t used = s_.body_bytes_.load(std::memory_order_relaxed);
+    do {
+      if (n > s_.options_.max_body_memory || used > s_.options_.max_body_memory - n) return false;
+    } while (!s_.body_bytes_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+    n_ = n;
+    return true;
+  }
+  void release() noexcept {
+    if (n_ != 0) s_.body_bytes_.fetch_sub(std::exchange(n_, 0), std::memory_order_relaxed);
+  }
+
+ private:
+  server& s_;
+  std::size_t n_ = 0;
 };
 
 server::server(tcp_listener listener, server_options options)
@@ -343,6 +378,11 @@ task<void> server::session(tcp_stream& conn, entry& self) {
   bool head_started = true;
   clock::time_point head_deadline = clock::now() + options_.header_timeout;
   bool continue_sent = false;
+  // The body of the request in progress: its deadline (from the end of its head) and
+  // its share of max_body_memory, both set once its head has been parsed.
+  body_reservation body(*this);
+  bool body_started = false;
+  clock::time_point body_deadline{};
 
   for (;;) {
     std::size_t wanted = 0;  // once the head of the request in progress is parsed: its total size
@@ -357,6 +397,14 @@ task<void> server::session(tcp_stream& conn, entry& self) {
       if (r.status == parse_status::incomplete) {
         if (r.head_bytes != 0) {
           wanted = r.head_bytes + req.content_length;
+          if (!body_started) {
+            body_started = true;
+            body_deadline = clock::now() + options_.body_timeout;
+            if (!body.reserve(req.content_length)) {
+              co_await reject(conn, 503, out);
+              co_return;
+            }
+          }
           if (req.expect_continue && !continue_sent) {
             out += "HTTP/1.1 100 Continue\r\n\r\n";
             continue_sent = true;
@@ -365,11 +413,16 @@ task<void> server::session(tcp_stream& conn, entry& self) {
         break;
       }
       requests_.fetch_add(1, std::memory_order_relaxed);
+      body_started = false;
       if (const auto delay = delay_of(req, options_.debug_routes); delay > 0ms) co_await coring::sleep(delay);
       // During a drain every response says the connection closes.
       const bool keep_alive = req.keep_alive && !draining_.load(std::memory_order_relaxed);
       respond(req, keep_alive, options_.debug_routes, out);
+      // Debug route: the shutdown starts right after this answer was built, as when a
+      // SIGTERM lands between building and writing it (tests: the answer must still go out).
+      if (options_.debug_routes && req.method == "GET" && req.target == "/stop-after") stop();
       in.consume(r.consumed);  // `req` points into `in`: only after responding
+      body.release();
       continue_sent = false;
       head_started = false;
       if (!keep_alive) {
@@ -395,7 +448,13 @@ task<void> server::session(tcp_stream& conn, entry& self) {
       // other, so an idle connection is either closed by close_idle_connections() or
       // sees the drain here, never neither.
       self.idle.store(true, std::memory_order_seq_cst);
-      if (draining_.load(std::memory_order_seq_cst)) co_return;
+      if (draining_.load(std::memory_order_seq_cst)) {
+        // The drain began after these answers were built (they may say keep-alive):
+        // write them all before closing, so no parsed request goes unanswered.
+        if (!out.empty()) co_await send(conn, out);
+        co_await conn.shutdown(SHUT_WR);
+        co_return;
+      }
     } else if (!head_started && wanted == 0) {
       // Bytes of the next pipelined request are here: its head timer starts now.
       head_started = true;
@@ -408,7 +467,11 @@ task<void> server::session(tcp_stream& conn, entry& self) {
     // of its header_timeout.
     std::chrono::nanoseconds limit = options_.idle_timeout;
     const bool reading_head = wanted == 0 && head_started;
-    if (reading_head) limit = head_deadline - clock::now();
+    if (reading_head) {
+      limit = head_deadline - clock::now();
+    } else if (wanted != 0) {
+      limit = std::min<std::chrono::nanoseconds>(limit, body_deadline - clock::now());
+    }
     const std::size_t min_free = wanted > in.readable().size() ? wanted - in.readable().size() : read_chunk;
 
     std::size_t n = 0;
@@ -430,7 +493,24 @@ task<void> server::session(tcp_stream& conn, entry& self) {
       co_return;
     }
     self.idle.store(false, std::memory_order_relaxed);
-    if (n == 0) co_return;  // the client closed (or the drain shut our reading side)
+    if (n == 0) {
+      // The client closed, or the drain shut our reading side (close_idle_connections).
+      // In the second case a request the client sent meanwhile may be in the socket:
+      // Linux still queues bytes that arrive after SHUT_RD, and the pending receive
+      // returned 0 without them. Take what is there, without waiting, and answer it
+      // (with `Connection: close`) instead of closing on a request already received.
+      if (between_requests && draining_.load(std::memory_order_relaxed)) {
+        const std::span<std::byte> room = in.prepare(read_chunk);
+        const ssize_t late = ::recv(self.fd, room.data(), room.size(), MSG_DONTWAIT);
+        if (late > 0) {
+          in.commit(static_cast<std::size_t>(late));
+          head_started = true;
+          head_deadline = clock::now() + options_.header_timeout;
+          continue;
+        }
+      }
+      co_return;
+    }
     in.commit(n);
     if (between_requests && !head_started) {
       head_started = true;

@@ -7,7 +7,9 @@
 //
 // Routes: `GET /` (and HEAD) answers "Hello, World!" as text/plain; `POST /echo` answers
 // its body; with `debug_routes`, `GET /delay?ms=M&size=N` answers N bytes after M ms
-// (tests and examples: a request that is in flight for a known time). Other paths: 404;
+// (tests and examples: a request that is in flight for a known time), and `GET
+// /stop-after` answers like `GET /` and starts the shutdown right after building that
+// answer (tests: the moment a SIGTERM can land before the answer is written). Other paths: 404;
 // a known path with another method: 405.
 //
 // One task per connection, children of one task_group. A connection reads, parses
@@ -21,13 +23,18 @@
 //  - `header_timeout`: a request's whole head must arrive within it, counted from its
 //    first byte (from the accept, for a connection's first request); else 408 and close
 //    (slowloris);
+//  - `body_timeout`: a request's body must arrive within it, counted from the end of its
+//    head; else 408 and close;
+//  - `max_body_memory`: the bodies that connections hold while they wait for the rest
+//    are bounded in total; a request whose Content-Length does not fit gets 503 and close;
 //  - `idle_timeout`: a keep-alive connection with no request started is closed after
 //    it; it also bounds each read of a body, and the write of answers together with the
 //    read that follows it (a client that stops reading is dropped).
 //
 // Shutdown (stop(), any thread): the listener is closed at once (new clients are
 // refused), idle keep-alive connections are closed, a connection with a request in hand
-// finishes it (its response carries `Connection: close`) and closes. After
+// finishes it (its response carries `Connection: close`) and closes; every request that
+// was parsed is answered, also one answered just as the drain began. After
 // `shutdown_timeout` whatever is left is cancelled. So run() returns at most
 // shutdown_timeout + the time cancelled operations take to unwind (a few ms) after stop().
 #pragma once
@@ -55,7 +62,14 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{30'000};
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds shutdown_timeout{5'000};
-  bool debug_routes = false;  // GET /delay?ms=M&size=N
+  // A request's body must arrive within this, counted from the end of its head; else
+  // 408 and close (a client trickling a body cannot hold a connection forever).
+  std::chrono::milliseconds body_timeout{30'000};
+  // Bytes of request bodies that all connections together may hold while waiting for
+  // the rest of them (each request reserves its Content-Length when its head arrives
+  // without the whole body); a request beyond it gets 503 and the connection closes.
+  std::size_t max_body_memory = std::size_t{128} << 20;
+  bool debug_routes = false;  // GET /delay?ms=M&size=N, GET /stop-after
 };
 
 // Appends a response head to `out`: status line, Content-Type (unless empty),
@@ -111,6 +125,7 @@ class server {
     entry* next = nullptr;
   };
   class registration;
+  class body_reservation;
 
   task<void> accept_loop();
   task<void> serve(tcp_stream conn, semaphore::permit slot);
@@ -134,6 +149,7 @@ class server {
   std::size_t registered_ = 0;
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::size_t> body_bytes_{0};  // reserved by body_reservation, <= max_body_memory
 };
 
 }  // namespace coring::http

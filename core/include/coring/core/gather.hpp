@@ -62,7 +62,7 @@ inline std::coroutine_handle<> start_children(std::coroutine_handle<>* children,
     if (ex != nullptr) {
       ex->fork(children[i]);
     } else {
-      children[i].resume();
+      resume_inline(children[i]);
     }
   }
   return children[n - 1];
@@ -142,7 +142,7 @@ class [[nodiscard]] gather_range_awaitable {
       if (ex != nullptr) {
         ex->fork(tasks_[k].handle());
       } else {
-        tasks_[k].handle().resume();
+        detail::resume_inline(tasks_[k].handle());
       }
     }
     return tasks_.back().handle();

@@ -17,6 +17,19 @@
 // so, throws coring::cancelled instead of suspending.
 #pragma once
 
+// g++ before 13 destroys an aggregate or a capturing lambda that is built inside a
+// co_await operand (or in the arguments of a coroutine call in one) twice: GCC PRs 99576,
+// 100611, 101367, 101976; see README "Known issues". Said once per translation unit;
+// define CORING_NO_GCC12_WARNING to silence it once your code avoids those forms.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13 && !defined(CORING_NO_GCC12_WARNING)
+#pragma message(                                                                                    \
+    "coring: g++ < 13 double-destroys aggregate temporaries in co_await operands. Unsafe: "        \
+    "co_await ch.send(msg{name}); co_await blocking([s]{...}); spawn(f(msg{name})). Safe: a named " \
+    "value moved in (msg m{name}; co_await ch.send(std::move(m)); auto fn = [s]{...}; "            \
+    "co_await blocking(std::move(fn))), or a type with a user-declared constructor. Or use "       \
+    "clang. Define CORING_NO_GCC12_WARNING to silence this.")
+#endif
+
 #include <coring/core/cancel.hpp>
 #include <coring/core/executor.hpp>
 #include <coring/core/frame_allocator.hpp>
@@ -57,6 +70,73 @@ struct join_point {
   // otherwise queued local work, otherwise noop (back to the loop).
   std::coroutine_handle<> arrive(promise_base& child) noexcept;
 };
+
+// Symmetric transfer without tail calls. Returning a handle from await_suspend keeps the
+// stack flat only when the compiler turns the resumption into a tail call: clang always
+// does; g++ does when optimising, but not at -O0 nor under AddressSanitizer, and there a
+// loop of a million `co_await`s on tasks that finish at once, or a million-deep chain,
+// overflows the stack (issue 11). In those builds `transfer` runs a trampoline instead:
+// the first transfer on a thread loops, resuming one coroutine after the other; a
+// transfer made while that loop runs below on the stack only records the next coroutine
+// and returns to the loop. Optimised builds (CORING_TRAMPOLINE == 0) return the handle
+// unchanged: the release fast path costs what it did. Define CORING_TRAMPOLINE to 0 or 1
+// to override the choice; every translation unit of a program should agree (the two
+// modes interoperate, but the inline functions below then differ between them).
+#ifndef CORING_TRAMPOLINE
+#if defined(__clang__) || (defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__))
+#define CORING_TRAMPOLINE 0
+#else
+#define CORING_TRAMPOLINE 1
+#endif
+#endif
+
+#if CORING_TRAMPOLINE
+// The trampoline of this thread: whether a loop is draining `next`, and what it runs next.
+// Thread-local, so touched by one thread only: no atomics.
+struct trampoline_state {
+  std::coroutine_handle<> next;
+  bool running = false;
+};
+inline thread_local trampoline_state trampoline;
+
+// Resumes `h`, then whatever it and its successors hand on through transfer(), on this
+// thread, with the stack depth of one resumption. Nested use (an event loop run inside a
+// coroutine) gets a loop of its own: the outer one's state is kept aside meanwhile.
+inline void run_trampoline(std::coroutine_handle<> h) noexcept {
+  const trampoline_state outer = std::exchange(trampoline, trampoline_state{{}, true});
+  for (std::coroutine_handle<> n = h; n; n = std::exchange(trampoline.next, {})) n.resume();
+  trampoline = outer;
+}
+#endif
+
+// What an await_suspend that hands control to another coroutine returns: `h` itself
+// (symmetric transfer) where the compiler makes that a tail call; otherwise the next
+// coroutine goes through this thread's trampoline and noop is returned. Runs on the
+// calling thread.
+inline std::coroutine_handle<> transfer(std::coroutine_handle<> h) noexcept {
+#if CORING_TRAMPOLINE
+  if (trampoline.running) {
+    trampoline.next = h;  // the loop below on the stack resumes it once we return
+  } else {
+    run_trampoline(h);
+  }
+  return std::noop_coroutine();
+#else
+  return h;
+#endif
+}
+
+// Resumes `h` now, from code that is not an await_suspend (a loop that starts several
+// coroutines one after another). With the trampoline, `h` gets a loop of its own, so that
+// what it hands on runs before this returns and cannot be confused with what the next
+// coroutine started this way hands on. Runs on the calling thread.
+inline void resume_inline(std::coroutine_handle<> h) noexcept {
+#if CORING_TRAMPOLINE
+  run_trampoline(h);
+#else
+  h.resume();
+#endif
+}
 
 inline std::coroutine_handle<> next_or_noop() noexcept {
   if (executor* ex = current_executor()) {
@@ -110,9 +190,9 @@ class promise_base {
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept {
       promise_base& p = h.promise();
-      if (p.join_ != nullptr) return p.join_->arrive(p);
-      if (p.continuation_) return p.continuation_;
-      return next_or_noop();
+      if (p.join_ != nullptr) return transfer(p.join_->arrive(p));
+      if (p.continuation_) return transfer(p.continuation_);
+      return transfer(next_or_noop());
     }
     void await_resume() const noexcept {}
   };
@@ -279,7 +359,7 @@ class [[nodiscard]] task {
         h.promise().set_cancellation(awaiting.promise().cancellation());
       }
       h.promise().set_continuation(awaiting);
-      return h;
+      return detail::transfer(h);
     }
     T await_resume() {
       if (!h) throw std::logic_error("coring::task: awaiting an empty (moved-from) task");

@@ -35,6 +35,7 @@
 #include <coring/core/executor.hpp>
 #include <coring/core/task.hpp>
 
+#include <cassert>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
@@ -157,8 +158,20 @@ class blocking_pool {
       this->pool = keep_alive_.get();
       this->invoke = &run_call;
     }
+    // Movable until awaited (so coring::timeout(d, coring::blocking(f)) can take it into
+    // its task): a moved-from awaiter must not be awaited. Moving one that is being
+    // awaited is undefined (the pool holds its address).
+    call_awaiter(call_awaiter&& other) noexcept(std::is_nothrow_move_constructible_v<F> &&
+                                                (std::is_nothrow_move_constructible_v<Args> && ...))
+        : detail::blocking_job(), keep_alive_(other.keep_alive_), f_(std::move(other.f_)),
+          args_(std::move(other.args_)) {
+      assert(other.state == status::idle && "coring::blocking: an awaiter moved while awaited");
+      this->pool = keep_alive_.get();
+      this->invoke = &run_call;
+    }
     call_awaiter(const call_awaiter&) = delete;
     call_awaiter& operator=(const call_awaiter&) = delete;
+    call_awaiter& operator=(call_awaiter&&) = delete;
 
     bool await_ready() const noexcept { return false; }
     template <class Promise>
