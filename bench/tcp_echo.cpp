@@ -319,7 +319,67 @@ struct raw_session {
 
 class raw_server_thread {
  public:
+  // The listener is bound here (so that the next thread can join its port); the ring is
+  // set up by run() on the thread that drives it: with SINGLE_ISSUER the creating thread is
+  // the only one allowed to submit.
   explicit raw_server_thread(std::uint16_t port) : listener_(port, true) {
+    stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (stop_fd_ < 0) throw_errno("eventfd");
+  }
+  ~raw_server_thread() {
+    for (std::size_t fd = 0; fd < sessions_.size(); ++fd) {
+      if (sessions_[fd].open) ::close(static_cast<int>(fd));
+    }
+    if (ring_ready_) io_uring_queue_exit(&ring_);
+    if (br_ != nullptr) ::munmap(br_, ring_bytes_);
+    ::close(stop_fd_);
+  }
+  raw_server_thread(const raw_server_thread&) = delete;
+  raw_server_thread& operator=(const raw_server_thread&) = delete;
+
+  std::uint16_t port() const noexcept { return listener_.port(); }
+
+  // Any thread: ends run() at its next pass.
+  void stop() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t w = ::write(stop_fd_, &one, sizeof one);
+  }
+
+  // The loop; only the thread that calls it touches the ring (SINGLE_ISSUER).
+  void run() {
+    setup_ring();
+    arm_accept();
+    io_uring_prep_read(sqe(), stop_fd_, &stop_value_, sizeof stop_value_, 0);
+    io_uring_sqe_set_data64(last_, op_stop);
+    for (;;) {
+      io_uring_cqe* first = nullptr;
+      const int r = io_uring_submit_and_wait_timeout(&ring_, &first, 1, nullptr, nullptr);
+      if (r < 0 && r != -EINTR && r != -ETIME) throw std::system_error(-r, std::system_category(), "submit_and_wait");
+      unsigned head;
+      unsigned seen = 0;
+      io_uring_cqe* cqe;
+      bool stopping = false;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        ++seen;
+        const auto kind = static_cast<raw_kind>(cqe->user_data & 7);
+        const int fd = static_cast<int>(cqe->user_data >> 3);
+        switch (kind) {
+          case op_accept: on_accept(cqe); break;
+          case op_recv: on_recv(fd, cqe); break;
+          case op_send: on_send(fd, cqe->res); break;
+          case op_stop: stopping = true; break;
+        }
+      }
+      io_uring_cq_advance(&ring_, seen);
+      // The buffers the sends of this pass released, made visible to the kernel at once.
+      if (returned_ > 0) io_uring_buf_ring_advance(br_, returned_);
+      returned_ = 0;
+      if (stopping) return;
+    }
+  }
+
+ private:
+  void setup_ring() {
     io_uring_params p{};
     p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
     // Sized for 2000 connections' multishot recvs plus their sends: the CQ never
@@ -334,6 +394,7 @@ class raw_server_thread {
       r = io_uring_queue_init_params(1024, &ring_, &p);
     }
     if (r < 0) throw std::system_error(-r, std::system_category(), "io_uring_queue_init");
+    ring_ready_ = true;
     // The provided-buffer ring: page-aligned shared memory the kernel reads buffer
     // addresses from (what io_uring_setup_buf_ring does in liburing >= 2.4).
     ring_bytes_ = buffer_count * sizeof(io_uring_buf);
@@ -353,61 +414,8 @@ class raw_server_thread {
                             io_uring_buf_ring_mask(buffer_count), static_cast<int>(i));
     }
     io_uring_buf_ring_advance(br_, buffer_count);
-    stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
-    if (stop_fd_ < 0) throw_errno("eventfd");
-  }
-  ~raw_server_thread() {
-    for (std::size_t fd = 0; fd < sessions_.size(); ++fd) {
-      if (sessions_[fd].open) ::close(static_cast<int>(fd));
-    }
-    io_uring_queue_exit(&ring_);
-    ::munmap(br_, ring_bytes_);
-    ::close(stop_fd_);
-  }
-  raw_server_thread(const raw_server_thread&) = delete;
-  raw_server_thread& operator=(const raw_server_thread&) = delete;
-
-  std::uint16_t port() const noexcept { return listener_.port(); }
-
-  // Any thread: ends run() at its next pass.
-  void stop() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const ssize_t w = ::write(stop_fd_, &one, sizeof one);
   }
 
-  // The loop; only the thread that calls it touches the ring (SINGLE_ISSUER).
-  void run() {
-    arm_accept();
-    io_uring_prep_read(sqe(), stop_fd_, &stop_value_, sizeof stop_value_, 0);
-    io_uring_sqe_set_data64(last_, op_stop);
-    for (;;) {
-      io_uring_cqe* first = nullptr;
-      const int r = io_uring_submit_and_wait_timeout(&ring_, &first, 1, nullptr, nullptr);
-      if (r < 0 && r != -EINTR && r != -ETIME) throw std::system_error(-r, std::system_category(), "submit_and_wait");
-      unsigned head;
-      unsigned seen = 0;
-      int returned = 0;
-      io_uring_cqe* cqe;
-      bool stopping = false;
-      io_uring_for_each_cqe(&ring_, head, cqe) {
-        ++seen;
-        const auto kind = static_cast<raw_kind>(cqe->user_data & 7);
-        const int fd = static_cast<int>(cqe->user_data >> 3);
-        switch (kind) {
-          case op_accept: on_accept(cqe); break;
-          case op_recv: on_recv(fd, cqe); break;
-          case op_send: returned += on_send(fd, cqe->res); break;
-          case op_stop: stopping = true; break;
-        }
-      }
-      io_uring_cq_advance(&ring_, seen);
-      if (returned > 0) io_uring_buf_ring_advance(br_, returned);
-      returned_ = 0;
-      if (stopping) return;
-    }
-  }
-
- private:
   std::byte* buffer(unsigned bid) { return buffers_.data() + std::size_t{bid} * server_buffer; }
 
   io_uring_sqe* sqe() {
@@ -471,34 +479,33 @@ class raw_server_thread {
     }
   }
 
-  // Returns 1 when a buffer went back to the ring (already added by give_back).
-  int on_send(int fd, int res) {
+  void on_send(int fd, int res) {
     raw_session& s = sessions_[static_cast<std::size_t>(fd)];
     raw_pending& p = s.sends.front();
     if (res > 0 && static_cast<std::uint32_t>(res) < p.len) {  // short send: the rest, in order
       p.off += static_cast<std::uint32_t>(res);
       p.len -= static_cast<std::uint32_t>(res);
       submit_send(fd, p);
-      return 0;
+      return;
     }
     give_back(p.bid);
     s.sends.pop_front();
     if (res < 0) {  // the peer is gone: drop what is queued
       for (const raw_pending& q : s.sends) give_back(q.bid);
-      const int n = 1 + static_cast<int>(s.sends.size());
       s.sends.clear();
-      return n;
+      if (!s.open) ::close(fd);
+      return;
     }
     if (!s.sends.empty()) {
       submit_send(fd, s.sends.front());
     } else if (!s.open) {
       ::close(fd);
     }
-    return 1;
   }
 
   plain_listener listener_;
   io_uring ring_{};
+  bool ring_ready_ = false;
   io_uring_sqe* last_ = nullptr;
   io_uring_buf_ring* br_ = nullptr;
   std::size_t ring_bytes_ = 0;

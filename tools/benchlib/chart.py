@@ -44,7 +44,7 @@ def colour(contender: str, others: list[str]) -> str:
 
 def unit_label(unit: str) -> str:
     return {"ns": "wall time per run (ns)", "ns/task": "ns per task",
-            "ns/request": "ns per request (1 s / requests_per_s)"}.get(unit, unit)
+            "ns/request": "ns per request"}.get(unit, unit)
 
 
 def render(panels: list[ChartFamily], out_dir: str) -> str:
