@@ -42,6 +42,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -105,6 +106,9 @@ pid_t spawn_process(const std::vector<std::string>& argv, std::optional<int> cpu
   const pid_t pid = ::fork();
   if (pid < 0) throw_errno("fork");
   if (pid == 0) {
+    // nginx and wrk must not outlive a benchmark that dies (the forking thread is the
+    // benchmark's main thread, which lives as long as the process).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (cpu) {
       cpu_set_t set;
       CPU_ZERO(&set);
