@@ -207,7 +207,7 @@ def build_family(family: str, benches: list[Bench], context: dict) -> FamilyTabl
         table.notes.append(f"{c} was capped at N={n}{why}; it is compared with coring per "
                            "task (ns_per_task).")
     if indicative:
-        sizes_txt = "; ".join(f"{t.text}: N={'/'.join(t.defined_at)}" for t in checked
+        sizes_txt = "; ".join(f"{t.text}: N={', '.join(t.defined_at)}" for t in checked
                               if t.defined_at)
         table.notes.append(f"† the target is stated for another size ({sizes_txt}); "
                            "at this size the verdict is indicative only.")
