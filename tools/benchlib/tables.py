@@ -113,14 +113,14 @@ def _evaluate(t: Target, size: str, cells: dict[str, Cell], context: dict) -> st
         return "not checked automatically"
     if t.workers is not None and context.get("workers") != t.workers:
         return f"n/a (needs --workers {t.workers})"
-    coring = cells.get(t.contender)
+    judged = cells.get(t.contender)   # coring, or coring_1worker for the pinned case
     who = t.contender
-    if coring is None or coring.value is None:
-        return f"n/a ({who} FAILED)" if coring and coring.bench and coring.bench.failed else \
+    if judged is None or judged.value is None:
+        return f"n/a ({who} FAILED)" if judged and judged.bench and judged.bench.failed else \
             f"n/a ({who} not run)"
     mark = "" if not t.defined_at or size in t.defined_at else "†"
     if t.kind == "counter_max":
-        values = coring.bench.counter(t.counter) if coring.bench else []
+        values = judged.bench.counter(t.counter) if judged.bench else []
         if not values:
             return f"n/a (no {t.counter} counter)"
         worst = max(values)  # the worst repetition: a limit holds for every run
@@ -130,7 +130,7 @@ def _evaluate(t: Target, size: str, cells: dict[str, Cell], context: dict) -> st
     if other is None or (other.value is None and other.per_task is None):
         return f"n/a ({t.baseline} not run)"
     if t.kind == "counter_ratio_max":
-        mine = stats(coring.bench.counter(t.counter)) if coring.bench else None
+        mine = stats(judged.bench.counter(t.counter)) if judged.bench else None
         theirs = stats(other.bench.counter(t.counter)) if other.bench else None
         if mine is None or theirs is None or theirs.median <= 0:
             return f"n/a (no {t.counter} counter)"
@@ -138,7 +138,7 @@ def _evaluate(t: Target, size: str, cells: dict[str, Cell], context: dict) -> st
         ok = ratio <= t.limit
         return (f"{'met' if ok else '**missed**'} ({mine.median:.0f} vs {theirs.median:.0f}, "
                 f"{fmt_ratio(ratio)}){mark}")
-    ratio, _ = _compare(coring, other)
+    ratio, _ = _compare(judged, other)
     if ratio is None:
         return "n/a (not comparable)"
     if t.kind == "ratio_max":
