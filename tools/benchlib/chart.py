@@ -91,7 +91,12 @@ def _render_matplotlib(panels: list[ChartFamily], out_dir: str) -> None:
                     xs.append(i - 0.4 + width * (j + 0.5))
                     ys.append(p.values[(size, c)])
             ax.bar(xs, ys, width=width, color=colour(c, others), label=c)
+            for x, y in zip(xs, ys):
+                ax.text(x, y * 1.05, _short(y), ha="center", va="bottom", fontsize=6)
         ax.set_yscale("log")
+        # A log axis has no natural floor: the same one for every bar of the panel, well
+        # below the smallest, so bar heights compare.
+        ax.set_ylim(min(p.values.values()) / 3, max(p.values.values()) * 2)
         ax.set_xticks(range(len(p.sizes)), p.sizes)
         ax.set_title(f"{p.family}", fontsize=10, loc="left")
         ax.set_ylabel(unit_label(p.unit), fontsize=8)
@@ -102,6 +107,14 @@ def _render_matplotlib(panels: list[ChartFamily], out_dir: str) -> None:
     for ext in ("png", "svg"):
         fig.savefig(os.path.join(out_dir, f"speedup.{ext}"), dpi=110)
     plt.close(fig)
+
+
+def _short(v: float) -> str:
+    """3 significant digits with an SI suffix: 12345678 -> 12.3M."""
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= div:
+            return f"{v / div:.3g}{suffix}"
+    return f"{v:.3g}"
 
 
 def _gp_quote(text: str) -> str:
