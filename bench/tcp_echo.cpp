@@ -484,7 +484,7 @@ class raw_server_thread {
       if (!more) arm_recv(fd);  // the kernel ended the multishot (e.g. a full CQ)
       return;
     }
-    if (cqe->res == -ENOBUFS) {  // every buffer is in a send: they come back this pass
+    if (cqe->res == -ENOBUFS) {  // every buffer is in a send: re-armed until sends return some
       if (!more) arm_recv(fd);
       return;
     }
