@@ -29,17 +29,18 @@ std::atomic<int> g_failures{0};
 // Name of the benchmark running now, for failure messages (1.7.1's State has no name()).
 std::string g_current;
 
-constexpr std::array<std::string_view, 13> families{"spawn_join",   "fib",     "skynet",          "nqueens",
-                                                    "ping_pong",    "channel_mpmc", "offload", "mutex_contended",
+constexpr std::array<std::string_view, 14> families{"spawn_join",   "fib",          "skynet",     "nqueens",
+                                                    "ping_pong",    "channel_mpmc", "offload",    "mutex_contended",
                                                     "event_wake",   "tcp_echo",     "sleep_many", "file_read",
-                                                    "stall"};
+                                                    "stall",        "http_plaintext"};
 // Variants of a contender carry a suffix: coring_1worker (a dedicated one-worker runtime),
 // coring_compute (compute() beside blocking()), std_atomic (threads that wait with
 // std::atomic wait/notify instead of a condition variable).
-// raw_io_uring (liburing driven by hand) and thread_per_conn are tcp_echo's baselines.
-constexpr std::array<std::string_view, 10> contenders{"coring",     "coring_1worker", "coring_compute", "std_thread",
-                                                      "std_atomic", "std_async",      "tbb",            "serial",
-                                                      "raw_io_uring", "thread_per_conn"};
+// raw_io_uring (liburing driven by hand) and thread_per_conn are tcp_echo's baselines;
+// nginx and nginx_1worker (an external nginx process) http_plaintext's.
+constexpr std::array<std::string_view, 12> contenders{
+    "coring", "coring_1worker", "coring_compute",  "std_thread", "std_async", "std_atomic",
+    "tbb",    "serial",         "raw_io_uring",    "thread_per_conn", "nginx", "nginx_1worker"};
 
 constexpr unsigned max_workers = 1024;  // coring's own bound for CORING_WORKERS
 
@@ -90,8 +91,10 @@ unsigned threads() noexcept { return g_threads; }
 coring::runtime& shared_runtime() noexcept { return *g_runtime; }
 tbb::task_arena& shared_arena() noexcept { return *g_arena; }
 
-benchmark::internal::Benchmark* add(std::string_view family, std::string_view contender, std::uint64_t size,
-                                    std::function<void(benchmark::State&)> fn) {
+namespace {
+
+benchmark::internal::Benchmark* register_checked(std::string_view family, std::string_view contender,
+                                                 std::string_view size, std::function<void(benchmark::State&)> fn) {
   if (std::find(families.begin(), families.end(), family) == families.end() ||
       std::find(contenders.begin(), contenders.end(), contender) == contenders.end()) {
     std::fprintf(stderr, "bench: '%.*s/%.*s' breaks the naming contract (harness.hpp)\n",
@@ -99,12 +102,24 @@ benchmark::internal::Benchmark* add(std::string_view family, std::string_view co
                  contender.data());
     std::abort();
   }
-  std::string name = std::string(family) + "/" + std::string(contender) + "/" + std::to_string(size);
+  std::string name = std::string(family) + "/" + std::string(contender) + "/" + std::string(size);
   auto* b = benchmark::RegisterBenchmark(name.c_str(), [name, fn = std::move(fn)](benchmark::State& state) {
     g_current = name;
     fn(state);
   });
-  return b->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+  return b->Unit(benchmark::kMillisecond)->Iterations(1);
+}
+
+}  // namespace
+
+benchmark::internal::Benchmark* add(std::string_view family, std::string_view contender, std::uint64_t size,
+                                    std::function<void(benchmark::State&)> fn) {
+  return register_checked(family, contender, std::to_string(size), std::move(fn))->UseRealTime();
+}
+
+benchmark::internal::Benchmark* add_manual(std::string_view family, std::string_view contender, std::string_view size,
+                                           std::function<void(benchmark::State&)> fn) {
+  return register_checked(family, contender, size, std::move(fn))->UseManualTime();
 }
 
 std::size_t peak_rss_bytes() {

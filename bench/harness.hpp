@@ -71,6 +71,11 @@ tbb::task_arena& shared_arena() noexcept;
 benchmark::internal::Benchmark* add(std::string_view family, std::string_view contender, std::uint64_t size,
                                     std::function<void(benchmark::State&)> fn);
 
+// The same for a job that times itself (state.SetIterationTime): `size` is free text (it
+// may hold slashes, e.g. "64/4096": connections/bytes) and the time is manual.
+benchmark::internal::Benchmark* add_manual(std::string_view family, std::string_view contender, std::string_view size,
+                                           std::function<void(benchmark::State&)> fn);
+
 // The process's peak resident set size so far, in bytes: VmHWM from /proc/self/status,
 // else getrusage's ru_maxrss. Both are process-wide high-water marks.
 std::size_t peak_rss_bytes();

@@ -1,21 +1,35 @@
-// http_plaintext: keep-alive `GET /` requests/s and latency at 64 and 256 connections
-// (DESIGN.md §5), coring's HTTP server against a thread-per-connection std::thread server
-// in the same process and run.
+// http_plaintext: keep-alive `GET /` requests/s and latency measured by wrk (DESIGN.md §5,
+// issue 9 item 7): coring's HTTP server against nginx and a thread-per-connection server.
 //
-// Both servers are the same HTTP code (tools/http: the parser and the routes, compiled
-// into this binary below) and differ only in how connections are multiplexed: coring's
-// server (tools/http/server.cpp) runs one task per connection on the harness's runtime
-// (--workers N), the std::thread server one blocking thread per connection. The load
-// generator is shared and belongs to neither: C keep-alive connections spread over N
-// threads that each run an epoll loop (wrk's design), one request outstanding per
-// connection (a closed loop), every response checked byte for byte.
+// Contenders (`http_plaintext/<contender>/<connections>`):
+//  - coring:          tools/http's server (one task per connection) on the harness's
+//                     runtime (--workers N, default 2 on this machine);
+//  - std_thread:      the same HTTP code (parser and routes) with one blocking thread per
+//                     connection;
+//  - nginx:           Debian's /usr/sbin/nginx (nginx-light), 2 worker processes, started
+//                     by the benchmark from a configuration generated in a temporary
+//                     directory and stopped after the run; it answers `GET /` with the
+//                     same status, Content-Type and body as coring-http (nginx adds its
+//                     Server, Date and Connection headers: ~90 bytes more per response).
+//                     Skipped, with the reason, when nginx or wrk is absent.
+//  - coring_1worker / nginx_1worker: at 256 connections, one server thread (a dedicated
+//                     one-worker runtime / nginx with 1 worker process) pinned to CPU 0,
+//                     wrk -t1 pinned to CPU 1.
 //
-// One job: start the server, connect, warm up (300 ms), then answer a fixed number of
-// requests (200,000; --quick 20,000). The benchmark time is the time those requests took
-// (manual time: server start-up and warm-up excluded), so coring/std_thread in the
-// report is the inverse of the throughput ratio. Counters: requests_per_s, p50_us and
-// p99_us (latency of each measured request, from its send to the last byte of its
-// answer), connections, requests. A wrong, missing or failed response fails the run.
+// Load: wrk (Debian /usr/bin/wrk), keep-alive, one wrk thread (-t1) holding all C
+// connections, a 1 s warm-up run, then the measured run (5 s; --quick 1 s). CPU budget:
+// wrk's one thread can use at most one of the machine's CPUs, so a 2-worker server always
+// has at least one CPU to itself and shares the other with the generator (unpinned: the
+// kernel places both). In the pinned cases the server and wrk have one CPU each.
+//
+// Answers: before the load every server must answer one `GET /` with `HTTP/1.1 200` and the
+// body `Hello, World!` (checked byte for byte here); during the load wrk's Lua `done` hook
+// reports socket errors and non-2xx responses, and any of either fails the run.
+//
+// Counters: requests_per_s, p50_us, p99_us, p999_us (wrk's latency histogram: from a
+// request's send to its response), connections, requests, errors. The benchmark time
+// (manual) is the measured run's duration; the report judges the family by
+// 1 s / requests_per_s.
 //
 // The server is compiled from its sources here, because each benchmark binary is built
 // from its one source file (bench/CMakeLists.txt); the coring-http program and the tests
@@ -24,27 +38,161 @@
 #include "../tools/http/server.cpp"
 #include "harness.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/epoll.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 namespace {
 
 namespace cb = coring::bench;
 namespace http = coring::http;
+namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr std::string_view request_text = "GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
-constexpr std::string_view response_text =
-    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+constexpr const char* nginx_path = "/usr/sbin/nginx";
+constexpr const char* wrk_path = "/usr/bin/wrk";
+constexpr std::string_view hello_body = "Hello, World!";
+
+bool executable(const char* path) { return ::access(path, X_OK) == 0; }
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::system_category(), what);
+}
+
+// A fresh temporary directory, removed with everything in it on destruction.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string templ = (fs::temp_directory_path() / "coring-bench-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) throw_errno("mkdtemp");
+    path_ = templ;
+  }
+  ~temp_dir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const fs::path& path() const noexcept { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// A child process: argv[0] is the program, run with its CPU affinity set to `cpu` if
+// given. stdout (and stderr) go to `output` when not empty.
+pid_t spawn_process(const std::vector<std::string>& argv, std::optional<int> cpu, const fs::path& output) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    // nginx and wrk must not outlive a benchmark that dies (the forking thread is the
+    // benchmark's main thread, which lives as long as the process).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (cpu) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(*cpu, &set);
+      if (::sched_setaffinity(0, sizeof set, &set) != 0) ::_exit(126);
+    }
+    if (!output.empty()) {
+      const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) ::_exit(126);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int wait_process(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw_errno("waitpid");
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A port that was free a moment ago (bound and released), for nginx's listen directive.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw_errno("free_port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// One `GET /` on a fresh connection; returns the whole response (the server closes after
+// it: `Connection: close`), or throws if it cannot connect within `patience`.
+std::string get_once(std::uint16_t port, clock_type::duration patience) {
+  const auto give_up = clock_type::now() + patience;
+  for (;;) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      constexpr std::string_view req = "GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
+      std::string got;
+      if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+      }
+      ::close(fd);
+      return got;
+    }
+    ::close(fd);
+    if (clock_type::now() > give_up) throw std::runtime_error("no server listening on port " + std::to_string(port));
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+// The answer check every contender passes before it is measured: status 200 and the body.
+void check_answer(std::uint16_t port) {
+  const std::string got = get_once(port, 5s);
+  const std::size_t body = got.find("\r\n\r\n");
+  if (!got.starts_with("HTTP/1.1 200 ") || body == std::string::npos ||
+      std::string_view(got).substr(body + 4) != hello_body) {
+    throw std::runtime_error("GET / answered " + (got.empty() ? std::string("nothing") : "'" + got + "'"));
+  }
+}
 
 // --- the std::thread contender: one blocking thread per connection ---
 
@@ -155,15 +303,15 @@ class thread_per_connection_server {
   std::vector<std::thread> threads_;
 };
 
-// --- the coring contender: tools/http's server on the harness's runtime ---
+// --- the coring contender: tools/http's server on a runtime ---
 
 class coring_server {
  public:
-  coring_server() {
+  explicit coring_server(coring::runtime& rt) {
     server_ = std::make_unique<http::server>(coring::tcp_listener::bind(coring::endpoint::v4("127.0.0.1", 0)),
                                              http::server_options{});
     port_ = server_->local_endpoint().port();
-    running_ = cb::shared_runtime().spawn(server_->run());
+    running_ = rt.spawn(server_->run());
   }
   coring_server(const coring_server&) = delete;
   coring_server& operator=(const coring_server&) = delete;
@@ -179,197 +327,219 @@ class coring_server {
   coring::join_handle<void> running_;
 };
 
-// --- the load generator ---
-//
-// Neutral on purpose: wrk's design (an epoll loop per thread, each thread owning an equal
-// share of the connections), not coring, so that the generator's own scheduling does not
-// favour either server. Each connection has one request outstanding; a response is
-// complete when response_text.size() bytes have arrived (every one is compared).
+// The one-worker runtime of coring_1worker, pinned to CPU 0 (built on first use, kept for
+// the process: a runtime per repetition would measure start-up).
+coring::runtime& pinned_runtime() {
+  static coring::runtime rt([] {
+    coring::runtime_options o;
+    o.workers = 1;
+    o.compute_threads = 1;
+    o.pin = std::vector<unsigned>{0};
+    return o;
+  }());
+  return rt;
+}
 
-struct load_summary {
-  std::uint64_t requests = 0;
-  std::uint64_t errors = 0;
+// --- the nginx contender ---
+
+// nginx in the foreground (`daemon off`, master + `workers` worker processes), its whole
+// prefix (configuration, pid, logs, temp paths) in a temporary directory. The master runs
+// with its affinity set to `cpu` when given (the workers inherit it).
+class nginx_server {
+ public:
+  nginx_server(unsigned workers, std::optional<int> cpu) : port_(free_port()) {
+    const fs::path& d = dir_.path();
+    std::ofstream conf(d / "nginx.conf");
+    conf << "worker_processes " << workers << ";\n"
+         << "daemon off;\n"
+         << "pid " << (d / "nginx.pid").string() << ";\n"
+         << "error_log " << (d / "error.log").string() << " warn;\n"
+         << "worker_rlimit_nofile 8192;\n"
+         << "events { worker_connections 4096; }\n"
+         << "http {\n"
+         << "  access_log off;\n"
+         << "  server_tokens off;\n"
+         << "  keepalive_requests 100000000;\n"
+         << "  keepalive_timeout 300s;\n"
+         << "  client_body_temp_path " << (d / "body").string() << ";\n"
+         << "  proxy_temp_path " << (d / "proxy").string() << ";\n"
+         << "  fastcgi_temp_path " << (d / "fastcgi").string() << ";\n"
+         << "  uwsgi_temp_path " << (d / "uwsgi").string() << ";\n"
+         << "  scgi_temp_path " << (d / "scgi").string() << ";\n"
+         << "  server {\n"
+         << "    listen 127.0.0.1:" << port_ << " backlog=4096;\n"
+         << "    location = / { default_type text/plain; return 200 \"" << hello_body << "\"; }\n"
+         << "  }\n"
+         << "}\n";
+    conf.close();
+    pid_ = spawn_process({nginx_path, "-e", (d / "error.log").string(), "-p", d.string(), "-c",
+                          (d / "nginx.conf").string()},
+                         cpu, d / "stdout.log");
+    try {
+      check_answer(port_);
+    } catch (...) {
+      stop();
+      throw std::runtime_error("nginx did not start: " + read_file(d / "error.log") + read_file(d / "stdout.log"));
+    }
+  }
+  nginx_server(const nginx_server&) = delete;
+  nginx_server& operator=(const nginx_server&) = delete;
+  ~nginx_server() { stop(); }
+  std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  // SIGTERM: nginx's fast shutdown (the master stops its workers and exits).
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    wait_process(pid_);
+    pid_ = -1;
+  }
+
+  temp_dir dir_;
+  std::uint16_t port_;
+  pid_t pid_ = -1;
+};
+
+// --- the load: wrk ---
+
+// wrk's Lua `done` hook prints one line the benchmark parses: the measured requests, the
+// run's duration, every error class, and the latency percentiles (wrk keeps a full
+// histogram in µs; `--latency` would print only 50/75/90/99).
+constexpr std::string_view wrk_script = R"(done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("CORING_WRK %d %d %d %d %d %d %d %d %d %d\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+end
+)";
+
+struct wrk_result {
+  double requests = 0;
   double seconds = 0;
-  double p50_us = 0;
-  double p99_us = 0;
+  double errors = 0;
+  double p50_us = 0, p99_us = 0, p999_us = 0;
 };
 
-struct load_connection {
-  int fd = -1;
-  std::size_t have = 0;  // bytes of the current response received
-  clock_type::time_point sent;
-  std::array<char, response_text.size()> got{};
-};
-
-// What the generator threads share: the measured requests still to be answered, and
-// when the last of them was.
-struct load_budget {
-  std::atomic<std::int64_t> left{0};
-  std::atomic<std::int64_t> finished_ns{0};  // steady_clock time of the last measured answer
-};
-
-// One generator thread: opens `count` connections to `port`, then runs the closed loop
-// until the budget is spent. Requests sent from `start` on are measured: each takes one
-// unit of the budget and records its latency.
-void generator_thread(std::uint16_t port, int count, clock_type::time_point start, load_budget& budget,
-                      std::vector<std::uint32_t>& latencies, std::uint64_t& errors) {
-  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  std::vector<load_connection> conns(static_cast<std::size_t>(count));
-  auto send_request = [&](load_connection& c) {
-    c.have = 0;
-    c.sent = clock_type::now();
-    // A short send of 30 bytes into an empty socket buffer means the server is gone.
-    if (::send(c.fd, request_text.data(), request_text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request_text.size())) {
-      ++errors;
-    }
-  };
-  for (std::size_t i = 0; i < conns.size(); ++i) {
-    load_connection& c = conns[i];
-    c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ++errors;
-      ::close(c.fd);
-      c.fd = -1;
-      continue;
-    }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = i;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+wrk_result run_wrk(std::uint16_t port, int connections, std::chrono::seconds duration, std::optional<int> cpu) {
+  temp_dir dir;
+  const fs::path script = dir.path() / "report.lua";
+  std::ofstream(script) << wrk_script;
+  const fs::path out = dir.path() / "wrk.out";
+  const pid_t pid = spawn_process({wrk_path, "-t1", "-c" + std::to_string(connections),
+                                   "-d" + std::to_string(duration.count()) + "s", "--timeout", "10s", "-s",
+                                   script.string(), "http://127.0.0.1:" + std::to_string(port) + "/"},
+                                  cpu, out);
+  const int status = wait_process(pid);
+  const std::string text = read_file(out);
+  const std::size_t at = text.find("CORING_WRK ");
+  if (status != 0 || at == std::string::npos) {
+    throw std::runtime_error("wrk failed (status " + std::to_string(status) + "): " + text);
   }
-  for (load_connection& c : conns) {
-    if (c.fd >= 0) send_request(c);
+  std::istringstream line(text.substr(at + 11));
+  double requests, duration_us, connect, read, write, non2xx, timeout, p50, p99, p999;
+  if (!(line >> requests >> duration_us >> connect >> read >> write >> non2xx >> timeout >> p50 >> p99 >> p999)) {
+    throw std::runtime_error("cannot parse wrk's report: " + text);
   }
-  std::array<epoll_event, 256> events;
-  auto last_progress = clock_type::now();
-  // relaxed: the budget only needs to be seen eventually; join() publishes the results.
-  while (budget.left.load(std::memory_order_relaxed) > 0) {
-    const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
-    if (n <= 0 && clock_type::now() - last_progress > 10s) {
-      ++errors;  // a stalled server: fail instead of hanging
-      break;
-    }
-    for (int k = 0; k < n; ++k) {
-      load_connection& c = conns[events[static_cast<std::size_t>(k)].data.u64];
-      const ssize_t r = ::recv(c.fd, c.got.data() + c.have, c.got.size() - c.have, MSG_DONTWAIT);
-      if (r <= 0) {
-        if (r < 0 && errno == EAGAIN) continue;
-        ++errors;
-        ::epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
-        continue;
-      }
-      c.have += static_cast<std::size_t>(r);
-      if (c.have < c.got.size()) continue;
-      const auto done = clock_type::now();
-      last_progress = done;
-      if (std::string_view(c.got.data(), c.got.size()) != response_text) ++errors;
-      if (c.sent >= start) {
-        const std::int64_t before = budget.left.fetch_sub(1, std::memory_order_relaxed);
-        if (before <= 0) continue;  // over budget: the run is over
-        latencies.push_back(static_cast<std::uint32_t>(
-            std::min<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(done - c.sent).count(),
-                                   std::numeric_limits<std::uint32_t>::max())));
-        if (before == 1) budget.finished_ns.store(done.time_since_epoch().count(), std::memory_order_relaxed);
-      }
-      send_request(c);
-    }
-  }
-  for (load_connection& c : conns) {
-    if (c.fd >= 0) ::close(c.fd);
-  }
-  ::close(ep);
+  return {requests, duration_us / 1e6, connect + read + write + non2xx + timeout, p50, p99, p999};
 }
 
-// `requests` measured requests, after a warm-up, over `connections` keep-alive
-// connections spread over threads() generator threads.
-load_summary run_load(std::uint16_t port, int connections, std::int64_t requests) {
-  const auto warmup = cb::quick() ? 100ms : 300ms;
-  const auto start = clock_type::now() + warmup;
-  load_budget budget;
-  budget.left.store(requests);
-  const unsigned threads = std::max(1u, cb::threads());
-  std::vector<std::vector<std::uint32_t>> latencies(threads);
-  std::vector<std::uint64_t> errors(threads, 0);
-  std::vector<std::thread> generators;
-  for (unsigned t = 0; t < threads; ++t) {
-    const int share = connections / static_cast<int>(threads) + (t < connections % threads ? 1 : 0);
-    latencies[t].reserve(static_cast<std::size_t>(requests));
-    generators.emplace_back(generator_thread, port, share, start, std::ref(budget), std::ref(latencies[t]),
-                            std::ref(errors[t]));
-  }
-  for (std::thread& g : generators) g.join();
+// --- the benchmarks ---
 
-  load_summary s;
-  std::vector<std::uint32_t> all;
-  for (unsigned t = 0; t < threads; ++t) {
-    s.errors += errors[t];
-    all.insert(all.end(), latencies[t].begin(), latencies[t].end());
-  }
-  s.requests = all.size();
-  const clock_type::time_point finished{clock_type::duration(budget.finished_ns.load())};
-  s.seconds = std::chrono::duration<double>(finished - start).count();
-  if (static_cast<std::int64_t>(all.size()) != requests || s.seconds <= 0) ++s.errors;
-  if (!all.empty()) {
-    auto at_quantile = [&](double q) {
-      const std::size_t k = std::min(all.size() - 1, static_cast<std::size_t>(q * static_cast<double>(all.size())));
-      std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end());
-      return static_cast<double>(all[k]) / 1000.0;
-    };
-    s.p50_us = at_quantile(0.50);
-    s.p99_us = at_quantile(0.99);
-  }
-  return s;
-}
+struct load_case {
+  int connections;
+  std::optional<int> wrk_cpu;  // pinned cases: wrk on CPU 1
+};
 
-template <class Server>
-void bench_server(benchmark::State& state, int connections) {
-  const std::int64_t requests = cb::quick() ? 20'000 : 200'000;
-  load_summary last;
+template <class MakeServer>
+void bench_server(benchmark::State& state, load_case load, MakeServer make_server) {
+  if (!executable(wrk_path)) {
+    state.SkipWithError("not run: wrk not installed (/usr/bin/wrk; tools/setup installs it)");
+    return;
+  }
+  const auto measured = cb::quick() ? 1s : 5s;
+  wrk_result last;
   for (auto _ : state) {
     try {
-      Server server;
-      last = run_load(server.port(), connections, requests);
+      auto server = make_server();
+      check_answer(server->port());
+      run_wrk(server->port(), load.connections, 1s, load.wrk_cpu);  // warm-up
+      last = run_wrk(server->port(), load.connections, measured, load.wrk_cpu);
     } catch (const std::exception& e) {
       cb::fail(state, std::string("the job threw: ") + e.what());
       return;
     }
+    if (last.errors != 0 || last.requests <= 0 || last.seconds <= 0) {
+      cb::fail(state, std::to_string(static_cast<long long>(last.errors)) +
+                          " socket errors or non-2xx responses (wrk), requests " +
+                          std::to_string(static_cast<long long>(last.requests)));
+      return;
+    }
     state.SetIterationTime(last.seconds);
   }
-  if (last.errors != 0) {
-    cb::fail(state, std::to_string(last.errors) + " wrong or failed responses");
-    return;
-  }
-  state.counters["requests_per_s"] = benchmark::Counter(static_cast<double>(last.requests) / last.seconds);
+  state.counters["requests_per_s"] = benchmark::Counter(last.requests / last.seconds);
   state.counters["p50_us"] = benchmark::Counter(last.p50_us);
   state.counters["p99_us"] = benchmark::Counter(last.p99_us);
-  state.counters["connections"] = benchmark::Counter(connections);
-  state.counters["requests"] = benchmark::Counter(static_cast<double>(last.requests));
-  cb::report_threads(state, cb::threads());
+  state.counters["p999_us"] = benchmark::Counter(last.p999_us);
+  state.counters["connections"] = benchmark::Counter(load.connections);
+  state.counters["requests"] = benchmark::Counter(last.requests);
+  state.counters["errors"] = benchmark::Counter(last.errors);
 }
 
-// Registered like harness::add() does (`<family>/<contender>/<size>`, ms, one iteration
-// per repetition) but timed manually: the time is that of the measured requests, not of
-// the server's start and the warm-up. (add() also checks the family against the table in
-// harness.cpp, which does not list http_plaintext.)
-void add_http(std::string_view contender, int connections, void (*fn)(benchmark::State&, int)) {
-  const std::string name = "http_plaintext/" + std::string(contender) + "/" + std::to_string(connections);
-  benchmark::RegisterBenchmark(name.c_str(), [fn, connections](benchmark::State& state) { fn(state, connections); })
-      ->UseManualTime()
-      ->Unit(benchmark::kMillisecond)
-      ->Iterations(1);
+// `<family>/<contender>/<connections>`, timed manually: the time is that of the measured
+// wrk run, not of the server's start and the warm-up.
+template <class MakeServer>
+void add_http(std::string_view contender, load_case load, unsigned server_threads, MakeServer make_server) {
+  cb::add_manual("http_plaintext", contender, std::to_string(load.connections),
+                 [load, server_threads, make_server](benchmark::State& state) {
+                   if (std::string_view(make_server.skip_reason()).size() != 0) {
+                     state.SkipWithError(make_server.skip_reason());
+                     return;
+                   }
+                   bench_server(state, load, [&] { return make_server(); });
+                   cb::report_threads(state, server_threads);
+                 });
 }
+
+// Server factories: skip_reason() is empty when the contender can run.
+struct make_coring {
+  std::unique_ptr<coring_server> operator()() const { return std::make_unique<coring_server>(cb::shared_runtime()); }
+  const char* skip_reason() const { return ""; }
+};
+struct make_coring_pinned {
+  std::unique_ptr<coring_server> operator()() const { return std::make_unique<coring_server>(pinned_runtime()); }
+  const char* skip_reason() const {
+    return std::thread::hardware_concurrency() < 2 ? "not run: the pinned case needs CPUs 0 and 1" : "";
+  }
+};
+struct make_threads {
+  std::unique_ptr<thread_per_connection_server> operator()() const {
+    return std::make_unique<thread_per_connection_server>();
+  }
+  const char* skip_reason() const { return ""; }
+};
+struct make_nginx {
+  unsigned workers;
+  std::optional<int> cpu;
+  std::unique_ptr<nginx_server> operator()() const { return std::make_unique<nginx_server>(workers, cpu); }
+  const char* skip_reason() const {
+    if (!executable(nginx_path)) return "not run: nginx not installed (/usr/sbin/nginx, Debian nginx-light)";
+    if (cpu && std::thread::hardware_concurrency() < 2) return "not run: the pinned case needs CPUs 0 and 1";
+    return "";
+  }
+};
 
 }  // namespace
 
 void coring::bench::register_benchmarks() {
-  for (int connections : {64, 256}) {
-    add_http("coring", connections, &bench_server<coring_server>);
-    add_http("std_thread", connections, &bench_server<thread_per_connection_server>);
+  const unsigned t = threads();
+  const std::vector<int> sizes = quick() ? std::vector<int>{64} : std::vector<int>{64, 256, 1024};
+  for (int connections : sizes) {
+    add_http("coring", {connections, {}}, t, make_coring{});
+    add_http("nginx", {connections, {}}, 2, make_nginx{2, {}});
+    add_http("std_thread", {connections, {}}, static_cast<unsigned>(connections) + 1, make_threads{});
   }
+  // One server thread pinned to CPU 0 beside wrk -t1 pinned to CPU 1.
+  add_http("coring_1worker", {256, 1}, 1, make_coring_pinned{});
+  add_http("nginx_1worker", {256, 1}, 1, make_nginx{1, 0});
 }

@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
                   f"{family} table has at least one row")
             check(re.search(r"\| coring/\w+ \|", body) is not None,
                   f"{family} table has a ratio column")
-    check("![speed-up of coring](speedup.svg)" in report, "report.md shows the chart")
+    check("![contenders side by side](speedup.svg)" in report, "report.md shows the chart")
 
     passed = sum(checks)
     print(f"{passed} passed, {len(checks) - passed} failed")

@@ -137,7 +137,7 @@ class RunnerTest(unittest.TestCase):
 
 
 def bench(name, real_ms=None, error=None, **counters):
-    family, contender, size = name.split("/")
+    family, contender, size = name.split("/", 2)
     b = Bench(name, family, contender, size, "bench_x", error=error)
     if real_ms is not None:
         b.real_ns = [t * 1e6 for t in real_ms]
@@ -173,13 +173,42 @@ class TableTest(unittest.TestCase):
         self.assertIn("**FAILED**: fib(35): got 1, expected 9227465", t.rows[0])
         self.assertIn("n/a (tbb not run)", t.rows[0])
 
-    def test_chart_baseline_prefers_std_thread(self):
+    def test_chart_shows_every_contender_side_by_side(self):
         benches = [bench("fib/coring/35", [10, 10, 10]), bench("fib/tbb/35", [20, 20, 20]),
                    bench("fib/std_thread/35", [50, 50, 50])]
-        points = tables.chart_points("fib", benches, {}, ["std_thread", "tbb", "serial"])
-        self.assertEqual(points, [("fib/35", 5.0, "std_thread")])
-        points = tables.chart_points("fib", benches[:2], {}, ["std_thread", "tbb", "serial"])
-        self.assertEqual(points, [("fib/35", 2.0, "tbb")])
+        panel = tables.chart_family("fib", benches, {})
+        self.assertEqual(panel.contenders, ["coring", "tbb", "std_thread"])
+        self.assertEqual(panel.sizes, ["35"])
+        self.assertEqual(panel.values, {("35", "coring"): 10e6, ("35", "tbb"): 20e6,
+                                        ("35", "std_thread"): 50e6})   # ns, as in the table
+        self.assertIsNone(tables.chart_family("fib", [bench("fib/tbb/35", error="boom")], {}))
+
+    def test_echo_targets(self):
+        t = self.build("tcp_echo", [
+            bench("tcp_echo/coring/64/64", [80, 80, 80], p99_us=[300, 300, 300]),
+            bench("tcp_echo/coring_1worker/64/64", [90, 90, 90], p99_us=[200, 200, 200]),
+            bench("tcp_echo/raw_io_uring/64/64", [100, 100, 100], p99_us=[250, 250, 250]),
+        ], workers=2)
+        row = t.rows[0]
+        self.assertEqual(row[0], "64/64")
+        self.assertIn("met (0.80×)", row)                      # 80 / 100 <= 1 / 1.1
+        self.assertIn("**missed** (300 vs 200, 1.50×)", row)   # p99 2 workers vs 1
+
+    def test_http_targets_against_nginx(self):
+        t = self.build("http_plaintext", [
+            bench("http_plaintext/coring/256", [1, 1, 1], requests_per_s=[140e3] * 3,
+                  p99_us=[900] * 3),
+            bench("http_plaintext/nginx/256", [1, 1, 1], requests_per_s=[100e3] * 3,
+                  p99_us=[1000] * 3),
+            bench("http_plaintext/coring_1worker/256", [1, 1, 1], requests_per_s=[70e3] * 3,
+                  p99_us=[6000] * 3),
+            bench("http_plaintext/nginx_1worker/256", [1, 1, 1], requests_per_s=[70e3] * 3,
+                  p99_us=[5000] * 3),
+        ])
+        row = t.rows[0]
+        self.assertIn("met (0.71×)", row)                       # 1/140k over 1/100k
+        self.assertIn("met (900 vs 1000, 0.90×)", row)
+        self.assertIn("**missed** (6000 vs 5000, 1.20×)", row)  # the pinned 1-worker case
 
 
 if __name__ == "__main__":

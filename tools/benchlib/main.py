@@ -15,7 +15,7 @@ DESCRIPTION = """\
 Build coring in Release, run every benchmark in bench/ (DESIGN.md §5) against its
 baselines and write a result folder: the raw Google Benchmark JSON per binary, a log per
 binary, run.json (how and where it ran), report.md (machine, one table per family with
-ratios and targets) and the speed-up chart speedup.png / speedup.svg. The tables are
+ratios and targets) and the chart of every contender side by side, speedup.png / speedup.svg. The tables are
 printed at the end; progress goes to stderr.
 """
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from . import chart, tables
 from .results import Bench, load_folder
-from .targets import CHART_BASELINES, family_sort_key
+from .targets import family_sort_key
 
 
 @dataclass
@@ -124,11 +124,9 @@ def generate(folder: str) -> Report:
         by_family.setdefault(b.family, []).append(b)
     families = sorted(by_family, key=family_sort_key)
     family_tables = [tables.build_family(f, by_family[f], context) for f in families]
-    points = []
-    for f in families:
-        points += tables.chart_points(f, by_family[f], context, CHART_BASELINES)
+    panels = [p for p in (tables.chart_family(f, by_family[f], context) for f in families) if p]
     try:
-        renderer = chart.render(points, folder)
+        renderer = chart.render(panels, folder)
     except chart.ChartError as e:
         renderer = "none"
         problems.append(str(e))
@@ -147,10 +145,11 @@ def generate(folder: str) -> Report:
         md += ["No benchmark results in this folder.", ""]
     for t in family_tables:
         md.append(tables.render_markdown(t))
-    md += ["## Speed-up chart", "",
-           "Speed-up of coring over std::thread per benchmark (over oneTBB, else serial, "
-           "where a family has no std::thread contender); log scale.", "",
-           "![speed-up of coring](speedup.svg)" if renderer != "none" else
+    md += ["## Chart", "",
+           "Every contender of each family side by side: one panel per family, one group of "
+           "bars per size, the family's own metric (the medians of its table; lower is "
+           "better), log scale.", "",
+           "![contenders side by side](speedup.svg)" if renderer != "none" else
            "(not drawn: see the problems above)", ""]
     markdown = "\n".join(md)
     with open(os.path.join(folder, "report.md"), "w", encoding="utf-8") as f:

@@ -113,13 +113,14 @@ def _evaluate(t: Target, size: str, cells: dict[str, Cell], context: dict) -> st
         return "not checked automatically"
     if t.workers is not None and context.get("workers") != t.workers:
         return f"n/a (needs --workers {t.workers})"
-    coring = cells["coring"]
-    if coring.value is None:
-        return "n/a (coring FAILED)" if coring.bench and coring.bench.failed else \
-            "n/a (coring not run)"
+    judged = cells.get(t.contender)   # coring, or coring_1worker for the pinned case
+    who = t.contender
+    if judged is None or judged.value is None:
+        return f"n/a ({who} FAILED)" if judged and judged.bench and judged.bench.failed else \
+            f"n/a ({who} not run)"
     mark = "" if not t.defined_at or size in t.defined_at else "†"
     if t.kind == "counter_max":
-        values = coring.bench.counter(t.counter) if coring.bench else []
+        values = judged.bench.counter(t.counter) if judged.bench else []
         if not values:
             return f"n/a (no {t.counter} counter)"
         worst = max(values)  # the worst repetition: a limit holds for every run
@@ -128,7 +129,16 @@ def _evaluate(t: Target, size: str, cells: dict[str, Cell], context: dict) -> st
     other = cells.get(t.baseline)
     if other is None or (other.value is None and other.per_task is None):
         return f"n/a ({t.baseline} not run)"
-    ratio, _ = _compare(coring, other)
+    if t.kind == "counter_ratio_max":
+        mine = stats(judged.bench.counter(t.counter)) if judged.bench else None
+        theirs = stats(other.bench.counter(t.counter)) if other.bench else None
+        if mine is None or theirs is None or theirs.median <= 0:
+            return f"n/a (no {t.counter} counter)"
+        ratio = mine.median / theirs.median
+        ok = ratio <= t.limit
+        return (f"{'met' if ok else '**missed**'} ({mine.median:.0f} vs {theirs.median:.0f}, "
+                f"{fmt_ratio(ratio)}){mark}")
+    ratio, _ = _compare(judged, other)
     if ratio is None:
         return "n/a (not comparable)"
     if t.kind == "ratio_max":
@@ -197,7 +207,7 @@ def build_family(family: str, benches: list[Bench], context: dict) -> FamilyTabl
         table.notes.append(f"{c} was capped at N={n}{why}; it is compared with coring per "
                            "task (ns_per_task).")
     if indicative:
-        sizes_txt = "; ".join(f"{t.text}: N={'/'.join(t.defined_at)}" for t in checked
+        sizes_txt = "; ".join(f"{t.text}: N={', '.join(t.defined_at)}" for t in checked
                               if t.defined_at)
         table.notes.append(f"† the target is stated for another size ({sizes_txt}); "
                            "at this size the verdict is indicative only.")
@@ -236,22 +246,40 @@ def render_text(t: FamilyTable) -> str:
     return "\n".join(out) + "\n"
 
 
-def chart_points(family: str, benches: list[Bench], context: dict,
-                 baselines: list[str]) -> list[tuple[str, float, str]]:
-    """(label, speed-up of coring over the family's chart baseline, baseline) per size."""
-    contenders = {b.contender for b in benches if not b.error}
-    baseline = next((c for c in baselines if c in contenders), None)
-    if baseline is None or "coring" not in contenders:
-        return []
+@dataclass
+class ChartFamily:
+    """One panel of the chart: every contender of a family, side by side, per size."""
+    family: str
+    unit: str                               # of the values; lower is better
+    sizes: list[str]
+    contenders: list[str]
+    values: dict[tuple[str, str], float]    # (size, contender) -> median
+
+
+def chart_family(family: str, benches: list[Bench], context: dict) -> ChartFamily | None:
+    """The medians the family's table shows, in its own metric, for every contender at
+    every size it ran; None when nothing ran. A capped run stands in at other sizes only
+    where the family is measured per task."""
     by_contender: dict[str, dict[str, Bench]] = {}
     for b in benches:
         by_contender.setdefault(b.contender, {})[b.size] = b
-    points = []
-    for size in sorted(by_contender["coring"], key=size_key):
-        coring = _cell(by_contender, "coring", size, context)
-        other = _cell(by_contender, baseline, size, context)
-        ratio, _ = _compare(coring, other)
-        if ratio:
-            points.append((f"{family}/{size}", 1.0 / ratio, baseline))
-    return points
-
+    unit = next((b.metric()[1] for b in benches if not b.error), None)
+    if unit is None:
+        return None
+    sizes = sorted({b.size for b in benches if not b.capped_at()} or
+                   {b.size for b in benches}, key=size_key)
+    contenders = sorted(by_contender, key=contender_sort_key)
+    values: dict[tuple[str, str], float] = {}
+    for size in sizes:
+        for c in contenders:
+            cell = _cell(by_contender, c, size, context)
+            if cell.value is not None and not cell.substituted and not (
+                    cell.bench and cell.bench.capped_at() and unit != "ns/task"):
+                values[(size, c)] = cell.value.median
+            elif cell.per_task is not None and unit == "ns/task":
+                values[(size, c)] = cell.per_task.median
+    if not values:
+        return None
+    sizes = [s for s in sizes if any((s, c) in values for c in contenders)]
+    contenders = [c for c in contenders if any((s, c) in values for s in sizes)]
+    return ChartFamily(family, unit, sizes, contenders, values)
