@@ -214,7 +214,7 @@ task<tcp_stream> tcp_stream::connect(endpoint to) {
 }
 
 task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
-  std::vector<endpoint> candidates = co_await detail::resolve(host, port);
+  std::vector<endpoint> candidates = co_await coring::resolve(host, port);
   std::exception_ptr last;
   for (const endpoint& e : candidates) {
     try {

@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace coring {
 
@@ -217,6 +218,16 @@ class unix_listener : public detail::listener_base {
   static unix_listener bind(const std::string& path, int backlog = 1024);
   task<unix_stream> accept() const;
 };
+
+// Resolves `host` (a name or a numeric address) and `port` to stream-socket endpoints
+// with getaddrinfo (AF_UNSPEC, AI_ADDRCONFIG), in the resolver's preferred order (what
+// tcp_stream::connect(host, port) tries one after another). getaddrinfo blocks, so it
+// runs on the blocking pool (coring/io/blocking.hpp) and the caller resumes through the
+// executor current at suspension. Never empty: a name with no address throws. Throws
+// std::system_error ("coring::resolve: <host>: <gai_strerror>", code EHOSTUNREACH, or
+// the errno of a system failure); coring::cancelled if the task is cancelled (a lookup
+// that has started runs to its end and its result is dropped).
+task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port);
 
 class udp_socket {
  public:
