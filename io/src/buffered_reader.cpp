@@ -81,7 +81,7 @@ task<std::string> buffered_reader::read_line(std::size_t max_bytes) {
   return read_delimited('\n', max_bytes, true, "coring::buffered_reader::read_line");
 }
 
-task<std::size_t> buffered_reader::read(std::span<std::byte> out) {
+task<std::size_t> buffered_reader::read(mutable_buffer out) {
   if (out.empty()) co_return 0;
   if (begin_ == end_) {
     // Large reads bypass the buffer.
@@ -94,10 +94,10 @@ task<std::size_t> buffered_reader::read(std::span<std::byte> out) {
   co_return n;
 }
 
-task<void> buffered_reader::read_exact(std::span<std::byte> out) {
+task<void> buffered_reader::read_exact(mutable_buffer out) {
   std::size_t done = 0;
   while (done < out.size()) {
-    const std::size_t n = co_await read(out.subspan(done));
+    const std::size_t n = co_await read(out.subbuffer(done));
     if (n == 0) {
       throw std::system_error(ENODATA, std::system_category(), "coring::buffered_reader::read_exact: end of stream");
     }

@@ -30,23 +30,14 @@ task<file> file::open(std::string path, int flags, mode_t mode) {
   co_return file(r);
 }
 
-task<std::size_t> file::read_all_at(std::span<std::byte> buf, std::uint64_t offset) const {
+task<std::size_t> file::read_all_at(mutable_buffer buf, std::uint64_t offset) const {
   std::size_t done = 0;
   while (done < buf.size()) {
-    const std::size_t n = co_await read_at(buf.subspan(done), offset + done);
+    const std::size_t n = co_await read_at(buf.subbuffer(done), offset + done);
     if (n == 0) break;  // end of file
     done += n;
   }
   co_return done;
-}
-
-task<void> file::write_all_at(std::span<const std::byte> buf, std::uint64_t offset) const {
-  std::size_t done = 0;
-  while (done < buf.size()) {
-    const std::size_t n = co_await write_at(buf.subspan(done), offset + done);
-    if (n == 0) throw std::system_error(EIO, std::system_category(), "coring::file::write_all_at: wrote nothing");
-    done += n;
-  }
 }
 
 detail::checked_awaiter<void> file::fsync(bool data_only) const noexcept {

@@ -120,11 +120,6 @@ std::string endpoint::to_string() const {
 
 namespace detail {
 
-std::uint32_t clamp_len(std::size_t n) noexcept {
-  // io_uring lengths are 32-bit; a larger request is simply a short transfer.
-  return n > 0x7fff'f000u ? 0x7fff'f000u : static_cast<std::uint32_t>(n);
-}
-
 socket_fd& socket_fd::operator=(socket_fd&& o) noexcept {
   if (this != &o) {
     if (fd_ >= 0) ::close(fd_);
@@ -208,20 +203,6 @@ task<int> listener_base::accept_fd(const char* what) const {
 
 // --- streams ---
 
-task<void> stream_socket::read_exact(std::span<std::byte> buf) const {
-  std::size_t done = 0;
-  while (done < buf.size()) {
-    const std::size_t n = co_await read(buf.subspan(done));
-    if (n == 0) throw std::system_error(ENODATA, std::system_category(), "coring::stream::read_exact: end of stream");
-    done += n;
-  }
-}
-
-task<void> stream_socket::write_all(std::span<const std::byte> buf) const {
-  std::size_t done = 0;
-  while (done < buf.size()) done += co_await write(buf.subspan(done));
-}
-
 endpoint stream_socket::local_endpoint() const { return name_of(fd_.get(), false, "coring::stream::local_endpoint"); }
 endpoint stream_socket::peer_endpoint() const { return name_of(fd_.get(), true, "coring::stream::peer_endpoint"); }
 
@@ -237,7 +218,7 @@ task<tcp_stream> tcp_stream::connect(endpoint to) {
 }
 
 task<tcp_stream> tcp_stream::connect(std::string host, std::uint16_t port) {
-  std::vector<endpoint> candidates = co_await detail::resolve(host, port);
+  std::vector<endpoint> candidates = co_await coring::resolve(host, port);
   std::exception_ptr last;
   for (const endpoint& e : candidates) {
     try {
@@ -333,7 +314,7 @@ udp_socket udp_socket::bind(const endpoint& at) {
 
 endpoint udp_socket::local_endpoint() const { return name_of(fd_.get(), false, "coring::udp_socket::local_endpoint"); }
 
-task<std::size_t> udp_socket::send_to(std::span<const std::byte> buf, endpoint to) const {
+task<std::size_t> udp_socket::send_to(const_buffer buf, endpoint to) const {
   // msghdr, iovec and address live in this frame until the kernel has answered.
   iovec iov{const_cast<std::byte*>(buf.data()), buf.size()};
   msghdr msg{};
@@ -346,7 +327,7 @@ task<std::size_t> udp_socket::send_to(std::span<const std::byte> buf, endpoint t
   co_return static_cast<std::size_t>(r);
 }
 
-task<std::pair<std::size_t, endpoint>> udp_socket::recv_from(std::span<std::byte> buf) const {
+task<std::pair<std::size_t, endpoint>> udp_socket::recv_from(mutable_buffer buf) const {
   endpoint from;
   iovec iov{buf.data(), buf.size()};
   msghdr msg{};

@@ -144,4 +144,46 @@ void kernel_awaiter::complete(reactor_op& op, int res) noexcept {
   finish_wait(op, self.w_, res == -EAGAIN || res == -EINTR ? -ECANCELED : res);
 }
 
+bool transfer_awaiter::begin(std::coroutine_handle<> h, const cancel_source* source) {
+  reactor* r = begin_wait(*this, w_, h, source);
+  if (r == nullptr) return false;
+  r->submit(*this);
+  return true;
+}
+
+// The reaping thread. Resubmitting from here is what kernel_awaiter does on -EAGAIN: the
+// reactor accepts submit() from whichever thread reaps it. A cancellation requested
+// before the check below ends the transfer here; one requested after it finds the
+// resubmitted op queued or in the kernel and cancels it there.
+void transfer_awaiter::complete(reactor_op& op, int res) noexcept {
+  auto& self = static_cast<transfer_awaiter&>(op);
+  const bool cancelling = self.w_.source != nullptr && self.w_.source->requested();
+  if (res == -EAGAIN || res == -EINTR) {
+    if (!cancelling) {
+      self.owner->submit(self);
+      return;
+    }
+    res = -ECANCELED;
+  } else if (res > 0) {
+    const auto n = static_cast<std::size_t>(res);
+    self.remaining_ -= n;
+    self.request.addr = static_cast<std::byte*>(self.request.addr) + n;
+    const bool positional = self.request.opcode == io_opcode::read || self.request.opcode == io_opcode::write;
+    if (positional && self.request.arg != ~std::uint64_t{0}) self.request.arg += n;
+    if (self.remaining_ == 0) {
+      res = 0;
+    } else if (cancelling) {
+      res = -ECANCELED;
+    } else {
+      self.request.len = clamp_len(self.remaining_);
+      self.owner->submit(self);
+      return;
+    }
+  } else if (res == 0) {
+    const bool reading = self.request.opcode == io_opcode::recv || self.request.opcode == io_opcode::read;
+    res = reading ? -ENODATA : -EIO;
+  }
+  finish_wait(op, self.w_, res);
+}
+
 }  // namespace coring::detail

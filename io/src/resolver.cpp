@@ -21,7 +21,7 @@ std::vector<endpoint> lookup(const std::string& host, std::uint16_t port) {
   const int r = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
   if (r != 0) {
     throw std::system_error(r == EAI_SYSTEM ? errno : EHOSTUNREACH, std::system_category(),
-                            "coring::tcp_stream::connect: resolving " + host + ": " + ::gai_strerror(r));
+                            "coring::resolve: " + host + ": " + ::gai_strerror(r));
   }
   std::vector<endpoint> out;
   for (addrinfo* a = list; a != nullptr; a = a->ai_next) out.push_back(endpoint::from(a->ai_addr, a->ai_addrlen));
@@ -29,8 +29,17 @@ std::vector<endpoint> lookup(const std::string& host, std::uint16_t port) {
   return out;
 }
 
+}  // namespace coring::detail
+
+namespace coring {
+
 task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port) {
-  co_return co_await blocking([](const std::string& h, std::uint16_t p) { return lookup(h, p); }, host, port);
+  std::vector<endpoint> out =
+      co_await blocking([](const std::string& h, std::uint16_t p) { return detail::lookup(h, p); }, host, port);
+  if (out.empty()) {
+    throw std::system_error(EHOSTUNREACH, std::system_category(), "coring::resolve: " + host + ": no address");
+  }
+  co_return out;
 }
 
-}  // namespace coring::detail
+}  // namespace coring

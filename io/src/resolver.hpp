@@ -1,4 +1,4 @@
-// Name resolution for tcp_stream::connect(host, port). Private to io/.
+// Name resolution behind coring::resolve and tcp_stream::connect(host, port).
 //
 // getaddrinfo blocks, so the lookup runs on the blocking pool (coring::blocking) and the
 // awaiting coroutine resumes on its executor. A lookup that has started cannot be
@@ -14,10 +14,8 @@
 namespace coring::detail {
 
 // getaddrinfo(host, port, SOCK_STREAM) as endpoints, in the resolver's order. Throws
-// std::system_error (EHOSTUNREACH) carrying gai_strerror's message. Blocks.
+// std::system_error (EHOSTUNREACH) carrying gai_strerror's message. Blocks. The public
+// coring::resolve (net.hpp) runs it on the blocking pool.
 std::vector<endpoint> lookup(const std::string& host, std::uint16_t port);
-
-// lookup() on the blocking pool.
-task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port);
 
 }  // namespace coring::detail

@@ -245,6 +245,25 @@ IO_TEST(net, connect_by_host_name) {
   EXPECT_TRUE(failed);
 }
 
+IO_TEST(net, resolve_yields_endpoints_and_names_the_host_on_failure) {
+  const std::vector<coring::endpoint> local = co_await coring::resolve("localhost", 8080);
+  CO_ASSERT_TRUE(!local.empty());
+  for (const coring::endpoint& e : local) {
+    EXPECT_TRUE(e.family() == AF_INET || e.family() == AF_INET6) << e.to_string();
+    EXPECT_EQ(e.port(), 8080);
+  }
+  const std::vector<coring::endpoint> numeric = co_await coring::resolve("127.0.0.1", 7);
+  CO_ASSERT_TRUE(numeric.size() == 1u);
+  EXPECT_EQ(numeric[0].to_string(), "127.0.0.1:7");
+  std::string what;
+  try {
+    (void)co_await coring::resolve("no-such-host.invalid", 80);
+  } catch (const std::system_error& e) {
+    what = e.what();
+  }
+  EXPECT_NE(what.find("coring::resolve: no-such-host.invalid"), std::string::npos) << what;
+}
+
 IO_TEST(net, connect_refused_names_the_endpoint) {
   auto probe = coring::tcp_listener::bind("127.0.0.1", 0);
   const auto at = probe.local_endpoint();

@@ -175,6 +175,14 @@ gather_awaitable<Ts...> gather(task<Ts>... tasks) {
   return gather_awaitable<Ts...>(std::move(tasks)...);
 }
 
+// The same over any mix of tasks and single-operation awaitables (`s.write_all(out)`,
+// `s.read_exact(in)`): each awaitable is wrapped in a task of its own first.
+template <class... As>
+  requires(sizeof...(As) > 0 && (!detail::is_task<std::remove_cvref_t<As>> || ...))
+auto gather(As&&... awaitables) {
+  return gather(detail::as_task(std::remove_cvref_t<As>(std::forward<As>(awaitables)))...);
+}
+
 // Awaitable: runs all `tasks` concurrently; yields std::vector<T> in input order
 // (nothing for task<void>). An empty vector completes at once.
 template <class T>

@@ -382,6 +382,21 @@ task<T&> task_promise<T&>::get_return_object() noexcept {
 inline task<void> task_promise<void>::get_return_object() noexcept {
   return task<void>(std::coroutine_handle<task_promise<void>>::from_promise(*this));
 }
+
+// What co_await on an A yields.
+template <class A>
+using await_result_t = decltype(get_awaiter(std::declval<A>()).await_resume());
+
+// A task that awaits `awaitable` (kept in its frame): lets gather() and timeout() take
+// single-operation awaiters next to tasks. A task passes through unchanged.
+template <class A>
+task<await_result_t<A>> as_task(A awaitable) {
+  co_return co_await std::move(awaitable);
+}
+template <class T>
+task<T> as_task(task<T> t) noexcept {
+  return t;
+}
 }  // namespace detail
 
 }  // namespace coring

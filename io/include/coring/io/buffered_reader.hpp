@@ -35,9 +35,9 @@ class buffered_reader {
   // nothing does). Throws EMSGSIZE for a line longer than `max_bytes`.
   task<std::string> read_line(std::size_t max_bytes);
   // Up to buf.size() bytes: buffered ones first, else one read from the stream. 0 at end.
-  task<std::size_t> read(std::span<std::byte> buf);
+  task<std::size_t> read(mutable_buffer buf);
   // Exactly buf.size() bytes; ENODATA if the stream ends first.
-  task<void> read_exact(std::span<std::byte> buf);
+  task<void> read_exact(mutable_buffer buf);
 
   // Bytes received but not yet consumed.
   std::size_t buffered() const noexcept { return end_ - begin_; }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <coring/core/task.hpp>
+#include <coring/io/buffer.hpp>
 #include <coring/io/detail/op.hpp>
 #include <coring/io/error.hpp>
 
@@ -44,19 +45,25 @@ class file {
 
   // Reads up to buf.size() bytes at `offset`; yields the count: short near the end of
   // the file, 0 at or past it.
-  detail::checked_awaiter<std::size_t> read_at(std::span<std::byte> buf, std::uint64_t offset) const noexcept {
-    return {{detail::io_opcode::read, fd_, clamp(buf.size()), 0, buf.data(), offset}, "coring::file::read_at"};
+  detail::checked_awaiter<std::size_t> read_at(mutable_buffer buf, std::uint64_t offset) const noexcept {
+    return {{detail::io_opcode::read, fd_, detail::clamp_len(buf.size()), 0, buf.data(), offset}, "coring::file::read_at"};
   }
   // Writes up to buf.size() bytes at `offset`; yields the count (may be short).
-  detail::checked_awaiter<std::size_t> write_at(std::span<const std::byte> buf, std::uint64_t offset) const noexcept {
-    return {{detail::io_opcode::write, fd_, clamp(buf.size()), 0, const_cast<std::byte*>(buf.data()), offset},
+  detail::checked_awaiter<std::size_t> write_at(const_buffer buf, std::uint64_t offset) const noexcept {
+    return {{detail::io_opcode::write, fd_, detail::clamp_len(buf.size()), 0, const_cast<std::byte*>(buf.data()), offset},
             "coring::file::write_at"};
   }
   // Reads until buf is full or the file ends; yields the count (< buf.size() only at
   // the end of the file).
-  task<std::size_t> read_all_at(std::span<std::byte> buf, std::uint64_t offset) const;
-  // Writes all of buf at `offset`, continuing short writes.
-  task<void> write_all_at(std::span<const std::byte> buf, std::uint64_t offset) const;
+  task<std::size_t> read_all_at(mutable_buffer buf, std::uint64_t offset) const;
+  // Writes all of buf at `offset`, resubmitting after short writes (one awaiter, no
+  // coroutine frame). Throws std::system_error ("coring::file::write_all_at: ..."; EIO
+  // if the kernel makes no progress), coring::cancelled (a prefix may have been written).
+  detail::transfer_awaiter write_all_at(const_buffer buf, std::uint64_t offset) const noexcept {
+    return {{detail::io_opcode::write, fd_, detail::clamp_len(buf.size()), 0, const_cast<std::byte*>(buf.data()), offset},
+            buf.size(),
+            "coring::file::write_all_at"};
+  }
   // fsync(2); with `data_only`, fdatasync(2).
   detail::checked_awaiter<void> fsync(bool data_only = false) const noexcept;
   // The file's size in bytes (statx).
@@ -70,8 +77,6 @@ class file {
   int release() noexcept { return std::exchange(fd_, -1); }
 
  private:
-  // io_uring lengths are 32-bit; a larger request is simply a short transfer.
-  static std::uint32_t clamp(std::size_t n) noexcept { return n > 0x7fff'f000u ? 0x7fff'f000u : static_cast<std::uint32_t>(n); }
   int fd_ = -1;
 };
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <coring/core/task.hpp>
+#include <coring/io/buffer.hpp>
 #include <coring/io/detail/op.hpp>
 #include <coring/io/error.hpp>
 #include <coring/io/received.hpp>
@@ -30,6 +31,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace coring {
 
@@ -76,7 +78,6 @@ class socket_fd {
  private:
   int fd_ = -1;
 };
-std::uint32_t clamp_len(std::size_t n) noexcept;
 }  // namespace detail
 
 // A connected stream socket (TCP or Unix): what tcp_stream and unix_stream share.
@@ -85,8 +86,12 @@ class stream_socket {
   stream_socket() noexcept = default;
   explicit stream_socket(int fd) noexcept : fd_(fd) {}
 
+  // Buffers: any contiguous range of char, unsigned char or std::byte converts
+  // (coring/io/buffer.hpp); reads need a writable one, writes also take std::string_view.
+
   // Receives up to buf.size() bytes; yields the count, 0 when the peer has closed.
-  detail::checked_awaiter<std::size_t> read(std::span<std::byte> buf) const noexcept {
+  // Throws std::system_error ("coring::stream::read: ..."), coring::cancelled.
+  detail::checked_awaiter<std::size_t> read(mutable_buffer buf) const noexcept {
     return {{detail::io_opcode::recv, fd_.get(), detail::clamp_len(buf.size()), 0, buf.data(), 0},
             "coring::stream::read"};
   }
@@ -98,15 +103,29 @@ class stream_socket {
   // buffer of its own. Resumes like read().
   detail::receive_awaiter receive() const noexcept { return detail::receive_awaiter(fd_.get()); }
   // Sends up to buf.size() bytes; yields the count (may be short).
-  detail::checked_awaiter<std::size_t> write(std::span<const std::byte> buf) const noexcept {
+  // Throws std::system_error ("coring::stream::write: ..."), coring::cancelled.
+  detail::checked_awaiter<std::size_t> write(const_buffer buf) const noexcept {
     return {{detail::io_opcode::send, fd_.get(), detail::clamp_len(buf.size()), 0, const_cast<std::byte*>(buf.data()),
              0},
             "coring::stream::write"};
   }
-  // Fills buf completely; throws ENODATA if the peer closes first.
-  task<void> read_exact(std::span<std::byte> buf) const;
-  // Sends all of buf, continuing short writes.
-  task<void> write_all(std::span<const std::byte> buf) const;
+  // Fills buf completely, resubmitting after short reads (one awaiter, no coroutine
+  // frame). Throws std::system_error ENODATA ("coring::stream::read_exact") if the peer
+  // closes first, other errors likewise; coring::cancelled (what was read is lost).
+  detail::transfer_awaiter read_exact(mutable_buffer buf) const noexcept {
+    return {{detail::io_opcode::recv, fd_.get(), detail::clamp_len(buf.size()), 0, buf.data(), 0},
+            buf.size(),
+            "coring::stream::read_exact"};
+  }
+  // Sends all of buf, resubmitting after short writes (one awaiter, no coroutine frame).
+  // Throws std::system_error ("coring::stream::write_all: ...": EPIPE, ECONNRESET...),
+  // coring::cancelled (a prefix of buf may have been sent).
+  detail::transfer_awaiter write_all(const_buffer buf) const noexcept {
+    return {{detail::io_opcode::send, fd_.get(), detail::clamp_len(buf.size()), 0, const_cast<std::byte*>(buf.data()),
+             0},
+            buf.size(),
+            "coring::stream::write_all"};
+  }
   // shutdown(2): SHUT_WR (default: tells the peer we are done), SHUT_RD or SHUT_RDWR.
   detail::checked_awaiter<void> shutdown(int how = SHUT_WR) const noexcept {
     return {{detail::io_opcode::shutdown, fd_.get(), static_cast<std::uint32_t>(how), 0, nullptr, 0},
@@ -208,6 +227,16 @@ class unix_listener : public detail::listener_base {
   task<unix_stream> accept() const;
 };
 
+// Resolves `host` (a name or a numeric address) and `port` to stream-socket endpoints
+// with getaddrinfo (AF_UNSPEC, AI_ADDRCONFIG), in the resolver's preferred order (what
+// tcp_stream::connect(host, port) tries one after another). getaddrinfo blocks, so it
+// runs on the blocking pool (coring/io/blocking.hpp) and the caller resumes through the
+// executor current at suspension. Never empty: a name with no address throws. Throws
+// std::system_error ("coring::resolve: <host>: <gai_strerror>", code EHOSTUNREACH, or
+// the errno of a system failure); coring::cancelled if the task is cancelled (a lookup
+// that has started runs to its end and its result is dropped).
+task<std::vector<endpoint>> resolve(std::string host, std::uint16_t port);
+
 class udp_socket {
  public:
   udp_socket() noexcept = default;
@@ -217,9 +246,9 @@ class udp_socket {
   static udp_socket bind(const endpoint& at);
 
   // Sends one datagram to `to`; yields the bytes sent.
-  task<std::size_t> send_to(std::span<const std::byte> buf, endpoint to) const;
+  task<std::size_t> send_to(const_buffer buf, endpoint to) const;
   // Receives one datagram (truncated to buf.size()); yields its size and sender.
-  task<std::pair<std::size_t, endpoint>> recv_from(std::span<std::byte> buf) const;
+  task<std::pair<std::size_t, endpoint>> recv_from(mutable_buffer buf) const;
 
   endpoint local_endpoint() const;
   int native_handle() const noexcept { return fd_.get(); }

@@ -151,16 +151,6 @@ class [[nodiscard]] timeout_awaitable {
   detail::deadline_timer timer_;
 };
 
-namespace detail {
-template <class A>
-using await_result_t = decltype(get_awaiter(std::declval<A>()).await_resume());
-
-template <class A>
-task<await_result_t<A>> as_task(A awaitable) {
-  co_return co_await std::move(awaitable);
-}
-}  // namespace detail
-
 // Awaitable (asyncio.wait_for): runs `inner` — a task or any awaitable — and, if it has
 // not finished after `d`, cancels it and throws coring::timed_out once it has ended.
 // A cancellation of the awaiting task itself still surfaces as coring::cancelled; an

@@ -106,6 +106,11 @@ struct kernel_op : reactor_op {
   io_request request;
 };
 
+// io_uring lengths are 32-bit; a larger request is simply a short transfer.
+inline std::uint32_t clamp_len(std::size_t n) noexcept {
+  return n > 0x7fff'f000u ? 0x7fff'f000u : static_cast<std::uint32_t>(n);
+}
+
 struct timer_op : reactor_op {
   std::int64_t deadline = 0;        // steady_clock, nanoseconds since its epoch
   std::size_t heap_index = ~std::size_t{0};  // position in the reactor's heap; ~0 when not armed
@@ -180,6 +185,43 @@ class checked_awaiter : public kernel_awaiter {
   }
 
  private:
+  const char* what_;
+};
+
+// Awaiter for a whole transfer (write_all, read_exact, write_all_at): one operation that
+// the completing thread resubmits for the rest of the buffer after each short transfer,
+// so moving N bytes costs no coroutine frame, only the awaiter in the caller's frame.
+// `r` names the whole buffer (addr, len clamped) and `total` its full size; for
+// io_opcode::read/write with an offset (arg != ~0) the offset advances too.
+//
+// Yields nothing once all `total` bytes have moved. Throws std::system_error naming
+// `what` on the first failure (-errno), ENODATA when a read meets the end of the stream
+// (or file) first, EIO when a write makes no progress (0 bytes), and coring::cancelled
+// when the task is cancelled: the bytes already moved stay moved (how many is not
+// reported; a cancelled transfer leaves the stream mid-message). Resumes like
+// kernel_awaiter, through the executor current at suspension, once per transfer (not
+// once per short piece).
+class transfer_awaiter : public kernel_op {
+ public:
+  transfer_awaiter(const io_request& r, std::size_t total, const char* what) noexcept : remaining_(total), what_(what) {
+    request = r;
+    on_complete = &complete;
+  }
+  bool await_ready() const noexcept { return remaining_ == 0; }
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    return begin(h, source_of(h));
+  }
+  void await_resume() const {
+    check_cancelled(w_);
+    if (w_.result < 0) throw_io_error(-w_.result, what_);
+  }
+
+ private:
+  bool begin(std::coroutine_handle<> h, const cancel_source* source);
+  static void complete(reactor_op& op, int res) noexcept;
+  op_waiter w_;
+  std::size_t remaining_;
   const char* what_;
 };
 
