@@ -52,7 +52,9 @@ task<std::string> buffered_reader::read_delimited(char delim, std::size_t max_by
   for (;;) {
     const std::byte* first = base() + begin_;
     const std::size_t avail = end_ - begin_;
-    const auto* hit = static_cast<const std::byte*>(std::memchr(first + scanned, delim, avail - scanned));
+    // Nothing buffered means no storage at all (first may be null): nothing to scan.
+    const auto* hit =
+        avail > scanned ? static_cast<const std::byte*>(std::memchr(first + scanned, delim, avail - scanned)) : nullptr;
     if (hit != nullptr) {
       const std::size_t len = static_cast<std::size_t>(hit - first) + 1;
       if (len > max_bytes) break;
