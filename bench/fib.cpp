@@ -1,4 +1,8 @@
 // fib: recursive fork-join fib(N), both children spawned, joined, added (DESIGN.md §5).
+// fib_spawn: the same recursion written as an asyncio user writes it: spawn one child
+// (create_task), await the other directly, then await the spawned one's handle.
+// Both families also run on one worker (coring_1worker, tbb_1worker): the speed-up of
+// 2 workers over 1 is the ratio of the two figures in the same run.
 //
 // No serial cut-off for coring and oneTBB: every call is a task, so the figure is the
 // cost of a fork and a join (`ns_per_task` = wall time / number of calls). std::async
@@ -44,6 +48,13 @@ coring::task<number> fib_coring(unsigned n) {
   co_return a + b;
 }
 
+coring::task<number> fib_spawn(unsigned n) {
+  if (n < 2) co_return n;
+  coring::join_handle<number> first = coring::spawn(fib_spawn(n - 1));
+  const number second = co_await fib_spawn(n - 2);
+  co_return co_await std::move(first) + second;
+}
+
 // One child forked, the other computed inline, then wait: oneTBB's idiomatic fork-join.
 number fib_tbb(unsigned n) {
   if (n < 2) return n;
@@ -81,8 +92,8 @@ number fib_threads(unsigned n, unsigned thread_count) {
 }
 
 template <class Job>
-void add_contender(const char* contender, unsigned n, unsigned thread_count, Job job) {
-  cb::add("fib", contender, n, [n, thread_count, job](benchmark::State& state) {
+void add_contender(const char* family, const char* contender, unsigned n, unsigned thread_count, Job job) {
+  cb::add(family, contender, n, [n, thread_count, job](benchmark::State& state) {
     const auto result = cb::time_jobs(state, [&] { return job(n); });
     if (!result.ok) return;
     cb::verify(state, result.value, fib_answer(n), "fib(" + std::to_string(n) + ")");
@@ -98,13 +109,25 @@ void coring::bench::register_benchmarks() {
   const unsigned n = quick() ? 27 : 35;
   const unsigned t = threads();
 
-  add_contender("coring", n, t, [](unsigned k) { return shared_runtime().block_on(fib_coring(k)); });
-  add_contender("tbb", n, t, [](unsigned k) {
-    number r = 0;
-    shared_arena().execute([&] { r = fib_tbb(k); });
-    return r;
-  });
-  add_contender("std_async", n, t, [t](unsigned k) { return fib_async(k, floor_log2(t) + 4); });
-  add_contender("std_thread", n, t, [t](unsigned k) { return fib_threads(k, t); });
-  add_contender("serial", n, 1, [](unsigned k) { return fib_serial(k); });
+  (void)one_worker_runtime();  // started outside the timed runs
+  const auto tbb_on = [](tbb::task_arena& arena) {
+    return [&arena](unsigned k) {
+      number r = 0;
+      arena.execute([&] { r = fib_tbb(k); });
+      return r;
+    };
+  };
+  add_contender("fib", "coring", n, t, [](unsigned k) { return shared_runtime().block_on(fib_coring(k)); });
+  add_contender("fib", "coring_1worker", n, 1, [](unsigned k) { return one_worker_runtime().block_on(fib_coring(k)); });
+  add_contender("fib", "tbb", n, t, tbb_on(shared_arena()));
+  add_contender("fib", "tbb_1worker", n, 1, tbb_on(one_thread_arena()));
+  add_contender("fib", "std_async", n, t, [t](unsigned k) { return fib_async(k, floor_log2(t) + 4); });
+  add_contender("fib", "std_thread", n, t, [t](unsigned k) { return fib_threads(k, t); });
+  add_contender("fib", "serial", n, 1, [](unsigned k) { return fib_serial(k); });
+
+  add_contender("fib_spawn", "coring", n, t, [](unsigned k) { return shared_runtime().block_on(fib_spawn(k)); });
+  add_contender("fib_spawn", "coring_1worker", n, 1,
+                [](unsigned k) { return one_worker_runtime().block_on(fib_spawn(k)); });
+  add_contender("fib_spawn", "tbb", n, t, tbb_on(shared_arena()));
+  add_contender("fib_spawn", "tbb_1worker", n, 1, tbb_on(one_thread_arena()));
 }

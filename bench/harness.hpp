@@ -65,6 +65,12 @@ coring::runtime& shared_runtime() noexcept;
 // included).
 tbb::task_arena& shared_arena() noexcept;
 
+// A dedicated one-worker coring runtime and a one-slot oneTBB arena, for the 1-worker
+// figures (coring_1worker, tbb_1worker: the speed-up of 2 workers over 1). Built on first
+// use and kept until exit; call once outside the timed job.
+coring::runtime& one_worker_runtime();
+tbb::task_arena& one_thread_arena();
+
 // Registers `fn` as `<family>/<contender>/<size>`, timed in wall-clock time, reported in
 // milliseconds, one job per iteration and one iteration per repetition (the runner asks
 // for repetitions). Aborts on a family or contender outside the naming contract.

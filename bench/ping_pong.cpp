@@ -118,19 +118,10 @@ number ping_pong_atomic(number n) {
   return sum;
 }
 
-coring::runtime& one_worker_runtime() {
-  static std::unique_ptr<coring::runtime> rt = [] {
-    coring::runtime_options options;
-    options.workers = 1;
-    return std::make_unique<coring::runtime>(options);
-  }();
-  return *rt;
-}
-
 template <class Job>
 void add_contender(const char* contender, number n, unsigned thread_count, Job job) {
   cb::add("ping_pong", contender, n, [n, thread_count, job](benchmark::State& state) {
-    if (thread_count == 1) (void)one_worker_runtime();  // started outside the timed runs
+    if (thread_count == 1) (void)cb::one_worker_runtime();  // started outside the timed runs
     const auto result = cb::time_jobs(state, [&] { return job(n); });
     if (!result.ok) return;
     cb::verify(state, result.value, expected_sum(n), "sum of the tokens");
@@ -144,7 +135,7 @@ void add_contender(const char* contender, number n, unsigned thread_count, Job j
 void coring::bench::register_benchmarks() {
   const number n = quick() ? 100'000 : 1'000'000;
   add_contender("coring", n, threads(), [](number k) { return shared_runtime().block_on(ping_pong_coring(k)); });
-  add_contender("coring_1worker", n, 1, [](number k) { return one_worker_runtime().block_on(ping_pong_coring(k)); });
+  add_contender("coring_1worker", n, 1, [](number k) { return cb::one_worker_runtime().block_on(ping_pong_coring(k)); });
   add_contender("std_thread", n, 2, [](number k) { return ping_pong_condvar(k); });
   add_contender("std_atomic", n, 2, [](number k) { return ping_pong_atomic(k); });
 }
