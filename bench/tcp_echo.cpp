@@ -241,17 +241,6 @@ load_result coring_job(coring::runtime& rt, job_size size) {
   return r;
 }
 
-// A dedicated one-worker runtime for coring_1worker, kept for the process.
-coring::runtime& one_worker_runtime() {
-  static coring::runtime rt([] {
-    coring::runtime_options o;
-    o.workers = 1;
-    o.compute_threads = 1;
-    return o;
-  }());
-  return rt;
-}
-
 // --- thread per connection ---
 
 void write_all(int fd, const std::byte* p, std::size_t n) {

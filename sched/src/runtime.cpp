@@ -4,7 +4,9 @@
 #include <coring/sched/compute.hpp>
 #include <coring/sched/runtime.hpp>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <typeinfo>
 
 namespace coring {
@@ -31,14 +33,54 @@ void report_unobserved_failure(std::exception_ptr error) noexcept {
   unobserved.fetch_add(1, std::memory_order_relaxed);
 }
 
+constinit thread_local spawn_slot* tls_spawn_slot = nullptr;
+
+spawn_scope::spawn_scope(executor& ex, std::size_t workers)
+    : executor_(ex), workers_(workers), slots_(std::make_unique<spawn_slot[]>(workers + 1)) {
+  for (std::size_t i = 0; i <= workers; ++i) slots_[i].owner = this;
+}
+
+// Reads every slot's `finished` before any `started` (see spawn_slot): each task whose
+// finish is counted has its start counted, and so has every task it spawned, so the
+// difference is never below the tasks live at the time of the reads; a task the reads
+// miss entirely was spawned by a task still live, or by a thread that spawns while
+// shutdown runs (which runtime's contract rules out). So 0 means none is live.
+std::size_t spawn_scope::live() const noexcept {
+  std::uint64_t finished = 0;
+  std::uint64_t started = 0;
+  for (std::size_t i = 0; i <= workers_; ++i) finished += slots_[i].finished.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i <= workers_; ++i) started += slots_[i].started.load(std::memory_order_acquire);
+  return static_cast<std::size_t>(started - finished);
+}
+
+void spawn_scope::finish_outside() noexcept {
+  // seq_cst on the increment: drain() counts this finish only after it (the release
+  // below and drain's acquire of `finished` order it), so drain sees the guard raised.
+  outside_finishing_.fetch_add(1, std::memory_order_seq_cst);
+  slots_[workers_].finished.fetch_add(1, std::memory_order_release);  // release: see spawn_slot
+  if (draining_.load(std::memory_order_relaxed)) wake_drain();
+  // release: our last touches of the scope happen before drain's acquire load of zero.
+  outside_finishing_.fetch_sub(1, std::memory_order_release);
+}
+
+void spawn_scope::wake_drain() noexcept {
+  // Under the lock: drain() checks live() under it, so it either sees our count or is
+  // already waiting when we notify.
+  std::lock_guard lock(drain_mutex_);
+  drain_cv_.notify_all();
+}
+
+// Finishers wake the drain without a fence (they read draining_ relaxed), so one that
+// reads a stale false does not notify; the timed wait bounds that delay to a
+// millisecond, and shutdown is the only path that pays it.
 void spawn_scope::drain() noexcept {
-  shutdown_.request();
-  // seq_cst: see task_finished(); together they form a Dekker pair so that the last
-  // decrement either is seen by the load below or sees draining_ and notifies.
+  for (std::size_t i = 0; i <= workers_; ++i) slots_[i].shutdown.request();
   draining_.store(true, std::memory_order_seq_cst);
-  for (std::size_t n = live_.load(std::memory_order_seq_cst); n != 0; n = live_.load(std::memory_order_seq_cst)) {
-    live_.wait(n, std::memory_order_seq_cst);
+  {
+    std::unique_lock lock(drain_mutex_);
+    while (live() != 0) drain_cv_.wait_for(lock, std::chrono::milliseconds(1));
   }
+  while (outside_finishing_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
 }  // namespace detail

@@ -126,7 +126,7 @@ class scheduler final : public executor {
   void print_stats() const;
 
   const runtime_config config_;
-  spawn_scope scope_;
+  spawn_scope scope_;  // constructed before the workers, destroyed after they are joined
   injection_queue injection_;
   idle_set idle_;
   std::vector<std::unique_ptr<worker>> workers_;

@@ -79,7 +79,7 @@ std::uint64_t next_random(std::uint64_t& state) noexcept {
 }  // namespace
 
 scheduler::scheduler(const runtime_config& config)
-    : config_(config), scope_(*this), idle_(config.workers) {
+    : config_(config), scope_(*this, config.workers), idle_(config.workers) {
   workers_.reserve(config.workers);
   for (unsigned i = 0; i < config.workers; ++i) {
     workers_.push_back(std::make_unique<worker>(
@@ -136,6 +136,7 @@ worker* scheduler::local() const noexcept {
 void scheduler::run_worker(worker& w) {
   tls_worker = &w;
   tls_spawn_scope = &scope_;
+  tls_spawn_slot = &scope_.worker_slot(static_cast<std::size_t>(w.index));
   set_current_executor(this);
   set_current_reactor(&w.ring);
   if (!config_.pin_cpus.empty()) {
@@ -167,6 +168,7 @@ void scheduler::run_worker(worker& w) {
   set_current_reactor(nullptr);
   set_current_executor(nullptr);
   tls_spawn_scope = nullptr;
+  tls_spawn_slot = nullptr;
   tls_worker = nullptr;
 }
 

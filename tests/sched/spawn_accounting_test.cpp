@@ -163,3 +163,26 @@ TEST(spawn_accounting, shutdown_waits_for_a_task_that_finishes_on_a_thread_outsi
   }
   outside.join();
 }
+
+// A task that waited on a cancellable operation has linked its cancellation into the
+// runtime's shutdown source; a handle kept past the runtime must not reach back into it
+// when it is joined and frees the task (AddressSanitizer reported a use after free).
+TEST(spawn_accounting, a_handle_joined_after_its_runtime_is_gone_touches_nothing_of_it) {
+  std::optional<coring::join_handle<int>> kept;
+  {
+    coring::runtime rt(co_test_options(2));
+    auto waits_then_returns = []() -> coring::task<int> {
+      coring::event set_soon;
+      auto setter = coring::spawn([](coring::event& e) -> coring::task<void> {
+        e.set();
+        co_return;
+      }(set_soon));
+      co_await set_soon.wait();  // cancellable: links into the shutdown source
+      co_await setter;
+      co_return 7;
+    };
+    kept.emplace(rt.spawn(waits_then_returns()));
+    while (!kept->done()) std::this_thread::yield();
+  }
+  EXPECT_EQ(kept->get(), 7);
+}

@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
             with open(os.path.join(folder, name), encoding="utf-8") as f:
                 doc = json.load(f)
             names = [b["name"] for b in doc["benchmarks"]]
-            check(bool(names) and all(re.match(r"^[a-z_]+/[a-z_]+/\d", n) for n in names),
+            check(bool(names) and all(re.match(r"^[a-z_]+/[a-z][a-z0-9_]*/\d", n) for n in names),
                   f"{name} parses, benchmarks named <family>/<contender>/<size>")
         except (OSError, ValueError, KeyError, TypeError) as e:
             check(False, f"{name} parses as Google Benchmark JSON ({e})")

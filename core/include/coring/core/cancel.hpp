@@ -115,6 +115,16 @@ class cancel_source {
     return was_linked;
   }
 
+  // Unlinks this source from its parent for good: requests of the parent no longer reach
+  // it, and it no longer reads the parent. For a source that outlives its parent (a
+  // finished spawned task's, kept by its handle after the runtime is gone). Only once
+  // nothing attaches to this source any more; any thread.
+  void leave_parent() noexcept {
+    if (linked_to_parent_) parent_->detach(link_);
+    linked_to_parent_ = false;
+    parent_ = nullptr;
+  }
+
   const cancel_source* parent() const noexcept { return parent_; }
   // Only before anything is attached.
   void set_parent(const cancel_source* parent) noexcept { parent_ = parent; }

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <variant>
 #include <functional>
+#include <memory>
 
 namespace coring {
 
@@ -23,36 +24,93 @@ std::size_t unobserved_failures() noexcept;
 
 namespace detail {
 
+class spawn_scope;
+
+// The spawn accounting of one worker, or (the last slot of a scope) of every thread
+// outside the pool: how many tasks were spawned and how many finished on it, and the
+// shutdown source that tasks spawned on it inherit. One cache line each, so a spawn or a
+// finish on a worker writes only that worker's line, and a join's cancellation hook
+// links into the spawning worker's source, not into one lock shared by all workers.
+//
+// Memory orders. A worker's counts have one writer, its own thread: it adds with a
+// relaxed load and a release store (no read-modify-write). The outside slot has many
+// writers and uses fetch_add (release). Readers (spawn_scope::live) use acquire loads
+// and read every `finished` before any `started`: a finish that they count was preceded
+// (through the release/acquire chain: spawn, queue, resume, finish) by its task's start
+// and by every spawn that task made, so those starts are counted too, and
+// started - finished never undercounts a live task (see spawn_scope::live).
+struct alignas(64) spawn_slot {
+  const spawn_scope* owner = nullptr;
+  std::atomic<std::uint64_t> started{0};
+  std::atomic<std::uint64_t> finished{0};
+  cancel_source shutdown;
+};
+
+// The slot of the worker running on this thread (its scope in `owner`), or nullptr.
+extern constinit thread_local spawn_slot* tls_spawn_slot;
+
 // What a spawned task needs from the runtime that runs it: an executor, the shutdown
-// cancellation that every spawned task inherits, and the count of live spawned tasks
-// that shutdown waits for.
+// cancellation that every spawned task inherits, and the counts of spawned and finished
+// tasks that shutdown waits on (one slot per worker, plus one for outside threads).
 class spawn_scope {
  public:
-  explicit spawn_scope(executor& ex) noexcept : executor_(ex) {}
+  spawn_scope(executor& ex, std::size_t workers);
   spawn_scope(const spawn_scope&) = delete;
   spawn_scope& operator=(const spawn_scope&) = delete;
 
   executor& exec() const noexcept { return executor_; }
-  const cancel_source& shutdown_source() const noexcept { return shutdown_; }
+  // The slot worker `index` installs as tls_spawn_slot.
+  spawn_slot& worker_slot(std::size_t index) noexcept { return slots_[index]; }
 
-  // relaxed: only the count matters; the decrement below orders the task's effects.
-  void task_started() noexcept { live_.fetch_add(1, std::memory_order_relaxed); }
-  void task_finished() noexcept {
-    // seq_cst pairs with drain(): it sets draining_ and then reads live_; either it sees
-    // this decrement, or this thread sees draining_ and wakes it.
-    if (live_.fetch_sub(1, std::memory_order_seq_cst) == 1 && draining_.load(std::memory_order_seq_cst)) {
-      live_.notify_all();
+  // Counts a new task on the calling thread's slot and returns the shutdown source the
+  // task inherits (its worker's, or the outside threads').
+  const cancel_source& task_started() noexcept {
+    spawn_slot* slot = tls_spawn_slot;
+    if (slot != nullptr && slot->owner == this) [[likely]] {
+      add_one(slot->started);
+      return slot->shutdown;
     }
+    spawn_slot& outside = slots_[workers_];
+    outside.started.fetch_add(1, std::memory_order_release);  // release: see spawn_slot
+    return outside.shutdown;
   }
+
+  // Counts a finished task. After this the runtime may finish shutting down: a worker
+  // thread may still read draining_ (the scope outlives the workers, which ~scheduler
+  // joins first); a thread outside the pool is covered by outside_finishing_, which
+  // drain() waits to see at zero.
+  void task_finished() noexcept {
+    spawn_slot* slot = tls_spawn_slot;
+    if (slot != nullptr && slot->owner == this) [[likely]] {
+      add_one(slot->finished);
+      // relaxed: a stale false only delays drain() until its next timed re-check.
+      if (draining_.load(std::memory_order_relaxed)) [[unlikely]] wake_drain();
+      return;
+    }
+    finish_outside();
+  }
+
   // Requests cancellation of every spawned task and blocks until none is live.
   void drain() noexcept;
-  std::size_t live() const noexcept { return live_.load(std::memory_order_relaxed); }
+  // Spawned tasks not finished yet (exact once nothing spawns or finishes meanwhile).
+  std::size_t live() const noexcept;
 
  private:
+  // The single writer's increment: no read-modify-write needed. release: see spawn_slot.
+  static void add_one(std::atomic<std::uint64_t>& count) noexcept {
+    count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+  void finish_outside() noexcept;
+  void wake_drain() noexcept;
+
   executor& executor_;
-  cancel_source shutdown_;
-  std::atomic<std::size_t> live_{0};
+  const std::size_t workers_;              // slots_[workers_] is the outside threads' slot
+  std::unique_ptr<spawn_slot[]> slots_;
   std::atomic<bool> draining_{false};
+  // Outside threads between counting a finish and their last touch of this scope.
+  std::atomic<std::size_t> outside_finishing_{0};
+  std::mutex drain_mutex_;
+  std::condition_variable drain_cv_;
 };
 
 // Prints the exception of a task nobody joined to stderr and counts it (see
@@ -137,7 +195,12 @@ class spawned_promise final : public promise_base {
     bool await_ready() const noexcept { return false; }
     std::coroutine_handle<> await_suspend(spawned_handle<T> h) noexcept {
       spawned_promise& p = h.promise();
-      spawn_scope* scope = p.scope_;
+      // Counted finished before the outcome is published: whoever joins the task sees
+      // it gone from runtime::live_tasks(). From here the runtime may finish shutting
+      // down; what follows touches only the frame, the joiner and (on a worker, which
+      // the runtime joins before it goes away) the executor.
+      p.cancel_.leave_parent();  // the parent is the runtime's; the frame may outlive it
+      p.scope_->task_finished();
       // acq_rel: release publishes the result to the joiner; acquire makes the joiner's
       // earlier writes (its waiter registration) visible here.
       const std::uintptr_t old = p.state_.exchange(join_state::done, std::memory_order_acq_rel);
@@ -150,17 +213,15 @@ class spawned_promise final : public promise_base {
       } else if (old != join_state::running) {
         next = std::coroutine_handle<>::from_address(reinterpret_cast<void*>(old));
       }
-      // After this the runtime may finish shutting down; nothing of it is touched again.
-      scope->task_finished();
       return next ? next : next_or_noop();
     }
     void await_resume() const noexcept {}
   };
   final_awaiter final_suspend() const noexcept { return {}; }
 
-  void bind(spawn_scope& scope) noexcept {
+  void bind(spawn_scope& scope, const cancel_source& shutdown) noexcept {
     scope_ = &scope;
-    cancel_.set_parent(&scope.shutdown_source());
+    cancel_.set_parent(&shutdown);
   }
   void request_cancel() noexcept { cancel_.request(); }
   std::exception_ptr error() const noexcept { return error_; }
@@ -201,8 +262,7 @@ template <class T>
 spawned_handle<T> make_spawned(task<T> body, spawn_scope& scope) {
   if (!body) throw std::invalid_argument("coring::spawn: the task is empty (moved-from)");
   spawned_handle<T> h = spawn_wrapper(std::move(body)).handle;
-  h.promise().bind(scope);
-  scope.task_started();
+  h.promise().bind(scope, scope.task_started());
   return h;
 }
 
