@@ -486,11 +486,16 @@ std::coroutine_handle<> scheduler::take_next() noexcept {
   worker* w = local();
   if (w == nullptr || w->chain_budget == 0) return {};
   --w->chain_budget;
-  void* h = take_lifo(*w);
-  if (h == nullptr) {
+  // The same order as next_local: the LIFO slot at most max_lifo_streak times in a row,
+  // so that a chain of ping-pong hand-offs cannot starve the deque.
+  void* h = nullptr;
+  if (w->lifo_streak < max_lifo_streak && (h = take_lifo(*w)) != nullptr) {
+    ++w->lifo_streak;
+  } else {
+    w->lifo_streak = 0;
     if (auto p = w->deque.pop()) {
       h = *p;
-    } else {
+    } else if ((h = take_lifo(*w)) == nullptr) {
       return {};
     }
   }

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -368,4 +369,43 @@ TEST(cancel, reaches_a_task_suspended_on_a_join_handle) {
   while (started.load() == 0) std::this_thread::yield();
   h.cancel();
   EXPECT_THROW(h.get(), coring::cancelled);
+}
+
+// A relay of tasks, each waking the next and finishing, runs as one chain of take_next
+// hand-offs through the LIFO slot. The chain must obey the loop's cap on LIFO runs in a
+// row: a task waiting in the deque gets its turn within a few hops, not after the whole
+// chain budget (64 hops) — issue 10, item 6.
+TEST(sched, a_relay_through_the_lifo_slot_lets_the_deque_run_within_a_few_hops) {
+  coring::runtime_options o;
+  o.workers = 1;
+  coring::runtime rt(o);
+  constexpr int hops = 100;
+  std::vector<std::unique_ptr<coring::event>> gates;
+  for (int i = 0; i <= hops; ++i) gates.push_back(std::make_unique<coring::event>());
+  std::atomic<int> relayed{0};
+  std::atomic<int> waiting{0};
+  int relayed_when_the_deque_ran = -1;
+  auto relay = [&](int i) -> coring::task<void> {
+    waiting.fetch_add(1);
+    co_await gates[static_cast<std::size_t>(i)]->wait();
+    relayed.fetch_add(1);
+    gates[static_cast<std::size_t>(i) + 1]->set();  // the next one goes to the LIFO slot
+  };
+  auto note_relayed = [&]() -> coring::task<void> {
+    relayed_when_the_deque_ran = relayed.load();
+    co_return;
+  };
+  auto body = [&]() -> coring::task<void> {
+    std::vector<coring::join_handle<void>> chain;
+    for (int i = 0; i < hops; ++i) chain.push_back(coring::spawn(relay(i)));
+    while (waiting.load() != hops) co_await coring::yield();
+    auto in_deque = coring::spawn(note_relayed());
+    gates[0]->set();
+    co_await gates[hops]->wait();
+    co_await in_deque;
+    for (auto& h : chain) co_await h;
+  };
+  rt.block_on(body());
+  EXPECT_GE(relayed_when_the_deque_ran, 0);
+  EXPECT_LE(relayed_when_the_deque_ran, 8) << "the deque waited behind a chain of LIFO hand-offs";
 }
