@@ -1,5 +1,7 @@
 #include "idle.hpp"
 
+#include <coring/core/detail/fence.hpp>
+
 #include <algorithm>
 
 namespace coring::detail {
@@ -12,7 +14,7 @@ idle_set::idle_set(std::size_t workers)
 int idle_set::worker_to_notify() noexcept {
   // Pairs with the parker's seq_cst RMW in announce_park (see the file comment): the
   // caller's queue write cannot be reordered after this read.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();  // seq_cst fence (coring/core/detail/fence.hpp)
   std::uint32_t s = state_.load(std::memory_order_seq_cst);
   if ((s & mask) != 0 || (s >> shift) >= workers_) return -1;
   std::lock_guard lock(mutex_);

@@ -16,6 +16,8 @@
 // 8 passes go to the kernel (flush_ring), so a long chain does not hold them back.
 #include "scheduler.hpp"
 
+#include <coring/core/detail/fence.hpp>
+
 #include <cstdlib>
 
 #include <chrono>
@@ -299,7 +301,7 @@ void scheduler::park(worker& w) noexcept {
   // Pairs with the notifier's fence in idle_set::worker_to_notify (idle.hpp): after
   // announcing, re-check every queue, so work made visible by a notifier that saw us
   // unparked is not missed.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();  // seq_cst fence (coring/core/detail/fence.hpp)
   if (work_visible() || stopping_.load(std::memory_order_seq_cst)) {
     if (idle_.cancel_park(w.index)) return;
     // A notifier already picked us and counted us as a searcher; take its unpark.
@@ -412,14 +414,18 @@ void scheduler::push_local(worker& w, void* h) noexcept {
     if (was_empty) notify_one();
     return;
   }
-  // Full: move half of the deque to the injection queue in one batch (Tokio's
-  // overflow), then push. The owner takes from the top like a thief would.
+  // Full: move the older half of the deque to the injection queue (Tokio's overflow),
+  // then push: one CAS and one lock per batch of up to max_batch items.
   void* batch[max_batch];
   std::size_t moved = 0;
   const std::size_t half = w.deque.capacity() / 2;
-  while (moved < half) {
-    const std::size_t n = w.deque.steal_batch(batch, std::min(max_batch, half - moved));
-    if (n == 0) break;
+  for (int lost = 0; moved < half && lost < 8;) {
+    const std::size_t n = w.deque.take_oldest(batch, std::min(max_batch, half - moved));
+    if (n == 0) {
+      ++lost;  // a thief took the top item first (or the deque shrank): look again
+      if (w.deque.size_approx() < 2) break;
+      continue;
+    }
     injection_.push_batch(batch, n);
     moved += n;
   }

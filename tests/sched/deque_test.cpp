@@ -130,6 +130,31 @@ TEST(WorkDeque, StealTakesTheOldestAndStealBatchTakesOldestFirst) {
     EXPECT_EQ(dq.steal_batch(out, 8), 0u);
 }
 
+// The owner's spill: the oldest items in order, in one step, always leaving the newest.
+TEST(WorkDeque, TakeOldestMovesTheOldestRangeAndLeavesTheNewest) {
+    work_deque<std::uintptr_t> dq(8);
+    std::uintptr_t out[8] = {};
+    EXPECT_EQ(dq.take_oldest(out, 8), 0u);  // empty
+    ASSERT_TRUE(dq.push(1));
+    EXPECT_EQ(dq.take_oldest(out, 8), 0u);  // one item: it stays
+    for (std::uintptr_t i = 2; i <= 8; ++i) ASSERT_TRUE(dq.push(i));
+    EXPECT_FALSE(dq.push(9));  // full
+    EXPECT_EQ(dq.take_oldest(out, 0), 0u);
+    ASSERT_EQ(dq.take_oldest(out, 4), 4u);
+    for (std::uintptr_t i = 0; i < 4; ++i) EXPECT_EQ(out[i], i + 1);
+    ASSERT_EQ(dq.take_oldest(out, 8), 3u);  // all but the newest
+    EXPECT_EQ(out[0], 5u);
+    EXPECT_EQ(out[2], 7u);
+    EXPECT_EQ(dq.size_approx(), 1u);
+    EXPECT_EQ(dq.steal(), std::optional<std::uintptr_t>(8));
+    // The freed slots are usable again, across the wrap.
+    for (std::uintptr_t i = 10; i < 18; ++i) ASSERT_TRUE(dq.push(i));
+    ASSERT_EQ(dq.take_oldest(out, 2), 2u);
+    EXPECT_EQ(out[0], 10u);
+    EXPECT_EQ(out[1], 11u);
+    EXPECT_EQ(dq.pop(), std::optional<std::uintptr_t>(17));
+}
+
 // Random single-threaded operations checked against std::deque, many laps around tiny
 // buffers so every slot is reused thousands of times from both ends.
 TEST(WorkDeque, WrapAroundMatchesAModelForCapacities2And4And8) {
@@ -245,7 +270,7 @@ owner_stats run_owner(work_deque<void*>& dq, injection_queue* inj, seen_counter&
     const auto push = [&](void* item) {
         while (!dq.push(item)) {
             if (inj != nullptr) {
-                const std::size_t moved = dq.steal_batch(spill.data(), spill.size());
+                const std::size_t moved = dq.take_oldest(spill.data(), spill.size());
                 inj->push_batch(spill.data(), moved);
                 ++stats.spills;
                 stats.spilled_items += moved;
@@ -313,7 +338,7 @@ TEST(WorkDeque, EveryItemExactlyOnceWithCapacity4SpillingToTheInjectionQueue) {
     for (std::size_t id = 0; id < 5; ++id) {
         while (!dq.push(to_item(id))) {
             void* spill[2];
-            const std::size_t moved = dq.steal_batch(spill, 2);
+            const std::size_t moved = dq.take_oldest(spill, 2);
             ASSERT_EQ(moved, 2u);
             inj.push_batch(spill, moved);
             ++prefill.spills;

@@ -34,6 +34,9 @@
 // behaviour and keeps ThreadSanitizer quiet.
 #pragma once
 
+#include <coring/core/detail/fence.hpp>
+
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstddef>
@@ -107,7 +110,7 @@ public:
         // seq_cst fence: orders the store above before the load of top_ below (a
         // store->load order nothing weaker gives). Paired with the fence in
         // try_steal(): either the thief sees our claim, or we see its top_.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        full_fence();  // seq_cst fence (coring/core/detail/fence.hpp)
         // relaxed: ordered by the fence above.
         std::int64_t t = top_.load(std::memory_order_relaxed);
         if (t > b) {  // was already empty: undo the claim (release: see above)
@@ -129,6 +132,32 @@ public:
         return item;
     }
 
+    /// Owner thread only. Moves up to `max` of the oldest items into `out[0..n)`, oldest
+    /// first, with one CAS for the whole range, and returns n (0 if a thief raced it to
+    /// the top; the caller may simply retry). Leaves at least the newest item in place.
+    /// The overflow path of a full deque (half of it to the injection queue).
+    ///
+    /// One CAS is safe here, unlike in steal_batch: what makes a multi-slot CAS unsafe for
+    /// a thief is the owner popping the same slots without a CAS, and the owner is the
+    /// caller. Thieves CAS top_ from the value they read; after ours moved it past their
+    /// slot, theirs fails and they discard what they read.
+    std::size_t take_oldest(T* out, std::size_t max) noexcept {
+        // relaxed: our own variable.
+        const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+        // acquire: pairs with a thief's CAS, as in try_steal.
+        std::int64_t t = top_.load(std::memory_order_acquire);
+        if (b - t < 2 || max == 0) return 0;
+        const auto n = static_cast<std::int64_t>(std::min<std::size_t>(max, static_cast<std::size_t>(b - t - 1)));
+        // relaxed: the owner wrote these slots itself.
+        for (std::int64_t i = 0; i < n; ++i) {
+            out[i] = buffer_[static_cast<std::size_t>((t + i) & mask_)].load(std::memory_order_relaxed);
+        }
+        // seq_cst: one total order with the thieves' CASes and the fences (as in
+        // try_steal); failure means a thief took the top item first.
+        if (!top_.compare_exchange_strong(t, t + n, std::memory_order_seq_cst, std::memory_order_relaxed)) return 0;
+        return static_cast<std::size_t>(n);
+    }
+
     // ---- any thread ---------------------------------------------------------------
 
     /// Any thread. Takes the oldest item, or returns nullopt if the deque was seen empty.
@@ -148,8 +177,8 @@ public:
     }
 
     /// Any thread. Moves up to `max` of the oldest items into `out[0..n)`, oldest first,
-    /// and returns n; n < max means the deque was seen empty. The owner uses it on its
-    /// own deque to move half of a full deque to the injection queue.
+    /// and returns n; n < max means the deque was seen empty. (The owner spills with
+    /// take_oldest, one CAS per batch.)
     ///
     /// Items are taken one CAS each. A single CAS advancing top_ by n would not be safe:
     /// pop() takes an item without a CAS whenever it sees more than one item left, so
@@ -193,7 +222,7 @@ private:
         std::int64_t t = top_.load(std::memory_order_acquire);
         // seq_cst fence: top_ is read before bottom_; pairs with the fence in pop(), so
         // if the owner's claim of slot b is not visible to us, our top_ is to the owner.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        full_fence();  // seq_cst fence (coring/core/detail/fence.hpp)
         // acquire: pairs with the owner's release stores of bottom_, making the slots
         // below bottom_ (and the data their items point to) visible to this thread.
         const std::int64_t b = bottom_.load(std::memory_order_acquire);

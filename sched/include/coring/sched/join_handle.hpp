@@ -195,17 +195,28 @@ class spawned_promise final : public promise_base {
     bool await_ready() const noexcept { return false; }
     std::coroutine_handle<> await_suspend(spawned_handle<T> h) noexcept {
       spawned_promise& p = h.promise();
-      // Counted finished before the outcome is published: whoever joins the task sees
-      // it gone from runtime::live_tasks(). From here the runtime may finish shutting
-      // down; what follows touches only the frame, the joiner and (on a worker, which
-      // the runtime joins before it goes away) the executor.
-      p.cancel_.leave_parent();  // the parent is the runtime's; the frame may outlive it
+      // From the count on, the runtime may finish shutting down; what follows it touches
+      // only the frame, the joiner and (on a worker, which the runtime joins before it
+      // goes away) the executor. The frame may outlive the runtime, so it leaves the
+      // runtime's shutdown source first.
+      p.cancel_.leave_parent();
+      // acquire: a detach is final (nobody joins any more); see detach().
+      if (p.state_.load(std::memory_order_acquire) == join_state::detached) {
+        // Reported before it is counted finished: whoever waits for live_tasks() to drop
+        // finds the failure reported.
+        if (p.error_) report_unobserved_failure(p.error_);
+        p.scope_->task_finished();
+        h.destroy();
+        return next_or_noop();
+      }
+      // Counted finished before the outcome is published: whoever joins the task sees it
+      // gone from runtime::live_tasks().
       p.scope_->task_finished();
       // acq_rel: release publishes the result to the joiner; acquire makes the joiner's
       // earlier writes (its waiter registration) visible here.
       const std::uintptr_t old = p.state_.exchange(join_state::done, std::memory_order_acq_rel);
       std::coroutine_handle<> next;
-      if (old == join_state::detached) {
+      if (old == join_state::detached) {  // detached since the load above
         if (p.error_) report_unobserved_failure(p.error_);
         h.destroy();
       } else if (old & join_state::blocking_tag) {
