@@ -109,7 +109,7 @@ std::size_t runtime::workers() const noexcept { return scheduler_->size(); }
 std::size_t runtime::live_tasks() const noexcept { return scope().live(); }
 detail::spawn_scope& runtime::scope() noexcept { return scheduler_->scope(); }
 const detail::spawn_scope& runtime::scope() const noexcept { return scheduler_->scope(); }
-void runtime::schedule(std::coroutine_handle<> h) noexcept { scheduler_->fork(h); }
+void runtime::schedule(std::coroutine_handle<> h) noexcept { scheduler_->spawn(h); }
 
 int current_worker() noexcept {
   detail::worker* w = detail::tls_worker;

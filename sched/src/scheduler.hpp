@@ -48,11 +48,17 @@ struct peer_view {
 
 struct alignas(64) worker {
   worker(scheduler& s, int i, std::size_t queue_capacity, const reactor_options& ring_options)
-      : sched(s), index(i), deque(queue_capacity), ring(ring_options) {}
+      : sched(s), index(i), deque(queue_capacity), spawned(queue_capacity), ring(ring_options) {}
 
   scheduler& sched;
   const int index;
-  work_deque<void*> deque;  // stealable; owner pushes/pops at the bottom
+  work_deque<void*> deque;  // forks (gather's children); stealable; owner pushes/pops at the bottom
+  // Spawned tasks (coring::spawn). The owner takes the oldest (from the top, as thieves
+  // do), so tasks spawned here start in spawn order and a burst of new ones cannot hold
+  // back an old one; a join takes its child back from the bottom when it is the newest
+  // and not started yet (take_unstarted), and runs it inline: fork-join by spawn stays
+  // depth-first.
+  work_deque<void*> spawned;
   // The coroutine woken last by this worker: it runs next, which keeps message-passing
   // pairs hot. Only the owner stores a coroutine here; a searcher may take it
   // (exchange to nullptr) once the owner has made no progress for lifo_steal_after, so
@@ -94,6 +100,8 @@ class scheduler final : public executor {
   void post(std::coroutine_handle<> h) noexcept override;
   void fork(std::coroutine_handle<> h) noexcept override;
   void defer(std::coroutine_handle<> h) noexcept override;
+  void spawn(std::coroutine_handle<> h) noexcept override;
+  bool take_unstarted(std::coroutine_handle<> h) noexcept override;
   std::coroutine_handle<> take_next() noexcept override;
 
   spawn_scope& scope() noexcept { return scope_; }
@@ -120,7 +128,9 @@ class scheduler final : public executor {
   void wait_ring(worker& w, std::optional<std::chrono::nanoseconds> max = std::nullopt) noexcept;
   bool has_local_work(const worker& w) const noexcept;
   void unpark(worker& w) noexcept;
-  void push_local(worker& w, void* h) noexcept;
+  void push_local(worker& w, void* h) noexcept { push_local(w, w.deque, h); }
+  void push_local(worker& w, work_deque<void*>& into, void* h) noexcept;
+  void* steal_from(worker& w, work_deque<void*>& victim) noexcept;
   void notify_one() noexcept;
   void inject_foreign(void* h) noexcept;
   void print_stats() const;

@@ -2,8 +2,8 @@
 //
 // One pass of the loop, in this order (run_worker; each step is a function below):
 //   1. next_local   every 61st tick the own ring and the injection queue first; then the
-//                   LIFO slot (at most 3 in a row), the deque, the LIFO slot, the
-//                   injection queue
+//                   LIFO slot (at most 3 in a row), the fork deque (newest first), the
+//                   spawn queue (oldest first), the LIFO slot, the injection queue
 //   2. poll_ring    the own ring when the local queues are empty: a user-space look at
 //                   the CQ and the timers; io_uring_enter only if submissions wait
 //   3. search       as one of at most half the workers: help_peers (half a peer's deque,
@@ -187,6 +187,7 @@ void* scheduler::next_local(worker& w) noexcept {
   }
   w.lifo_streak = 0;
   if (auto h = w.deque.pop()) return *h;
+  if (auto h = w.spawned.steal()) return *h;  // the oldest spawned task first
   if (void* h = take_lifo(w)) return h;
   return take_injected(w);
 }
@@ -199,7 +200,8 @@ void* scheduler::take_lifo(worker& w) noexcept {
 }
 
 bool scheduler::has_local_work(const worker& w) const noexcept {
-  return w.lifo.load(std::memory_order_relaxed) != nullptr || w.deque.size_approx() != 0;
+  return w.lifo.load(std::memory_order_relaxed) != nullptr || w.deque.size_approx() != 0 ||
+         w.spawned.size_approx() != 0;
 }
 
 void* scheduler::take_injected(worker& w) noexcept {
@@ -209,7 +211,9 @@ void* scheduler::take_injected(worker& w) noexcept {
   const std::size_t n = injection_.pop_batch(batch, std::max<std::size_t>(1, limit));
   if (n == 0) return nullptr;
   w.stats.injected += n;
-  for (std::size_t i = 1; i < n; ++i) push_local(w, batch[i]);
+  // Into the spawn queue, which the owner serves oldest first: the batch keeps the
+  // injection queue's order (spawns from outside, yields, overflow).
+  for (std::size_t i = 1; i < n; ++i) push_local(w, w.spawned, batch[i]);
   return batch[0];
 }
 
@@ -244,19 +248,12 @@ void* scheduler::search(worker& w) noexcept {
 void* scheduler::help_peers(worker& w, std::int64_t now) noexcept {
   const std::size_t n = workers_.size();
   const std::size_t start = next_random(w.rng) % n;
-  void* batch[max_batch];
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t index = (start + i) % n;
     worker& victim = *workers_[index];
     if (&victim == &w) continue;
-    if (const std::size_t available = victim.deque.size_approx(); available != 0) {
-      const std::size_t want = std::min({(available + 1) / 2, max_batch, w.deque.capacity() / 2});
-      if (const std::size_t got = victim.deque.steal_batch(batch, want); got != 0) {
-        w.stats.stolen += got;
-        for (std::size_t k = 1; k < got; ++k) push_local(w, batch[k]);
-        return batch[0];
-      }
-    }
+    if (void* h = steal_from(w, victim.deque)) return h;
+    if (void* h = steal_from(w, victim.spawned)) return h;
     if (victim.ring.needs_help(now)) {
       std::size_t got = 0;
       w.reaping = true;
@@ -287,10 +284,25 @@ void* scheduler::help_peers(worker& w, std::int64_t now) noexcept {
   return nullptr;
 }
 
+// Half of `victim` (one of a peer's deques), oldest first, into the same kind of queue
+// here: forks stay forks, spawned tasks stay in spawn order. Returns the first to run.
+void* scheduler::steal_from(worker& w, work_deque<void*>& victim) noexcept {
+  const std::size_t available = victim.size_approx();
+  if (available == 0) return nullptr;
+  work_deque<void*>& into = &victim == &w.deque ? w.deque : w.spawned;
+  void* batch[max_batch];
+  const std::size_t want = std::min({(available + 1) / 2, max_batch, w.deque.capacity() / 2});
+  const std::size_t got = victim.steal_batch(batch, want);
+  if (got == 0) return nullptr;
+  w.stats.stolen += got;
+  for (std::size_t k = 1; k < got; ++k) push_local(w, into, batch[k]);
+  return batch[0];
+}
+
 bool scheduler::work_visible() const noexcept {
   if (!injection_.empty()) return true;
   for (const auto& w : workers_) {
-    if (w->deque.size_approx() != 0) return true;
+    if (w->deque.size_approx() != 0 || w->spawned.size_approx() != 0) return true;
   }
   return false;
 }
@@ -408,29 +420,33 @@ void scheduler::notify_one() noexcept {
 // Pushes onto the calling worker's own deque. Only a push onto an empty deque looks for a
 // sleeper to wake (see "Local pushes" in idle.hpp): a non-empty deque was announced when
 // it became non-empty, and no worker parks while it can still see that work.
-void scheduler::push_local(worker& w, void* h) noexcept {
-  const bool was_empty = w.deque.size_approx() == 0;
-  if (w.deque.push(h)) [[likely]] {
+void scheduler::push_local(worker& w, work_deque<void*>& into, void* h) noexcept {
+  const bool was_empty = into.size_approx() == 0;
+  if (into.push(h)) [[likely]] {
     if (was_empty) notify_one();
     return;
   }
-  // Full: move the older half of the deque to the injection queue (Tokio's overflow),
-  // then push: one CAS and one lock per batch of up to max_batch items.
+  // Full: move half of the deque to the injection queue (Tokio's overflow), then push:
+  // one CAS or fence and one lock per batch of up to max_batch items.
   void* batch[max_batch];
   std::size_t moved = 0;
-  const std::size_t half = w.deque.capacity() / 2;
+  // The fork deque gives away its oldest half (the owner would reach it last); the
+  // spawn queue its newest half (the owner takes its oldest first, and they are next).
+  const bool oldest = &into == &w.deque;
+  const std::size_t half = into.capacity() / 2;
   for (int lost = 0; moved < half && lost < 8;) {
-    const std::size_t n = w.deque.take_oldest(batch, std::min(max_batch, half - moved));
+    const std::size_t want = std::min(max_batch, half - moved);
+    const std::size_t n = oldest ? into.take_oldest(batch, want) : into.take_newest(batch, want);
     if (n == 0) {
-      ++lost;  // a thief took the top item first (or the deque shrank): look again
-      if (w.deque.size_approx() < 2) break;
+      ++lost;  // thieves got there first (or the deque shrank): look again
+      if (into.size_approx() < 2) break;
       continue;
     }
     injection_.push_batch(batch, n);
     moved += n;
   }
   w.stats.overflowed += moved;
-  if (!w.deque.push(h)) injection_.push(h);
+  if (!into.push(h)) injection_.push(h);
   notify_one();
 }
 
@@ -478,6 +494,31 @@ void scheduler::fork(std::coroutine_handle<> h) noexcept {
   inject_foreign(h.address());
 }
 
+void scheduler::spawn(std::coroutine_handle<> h) noexcept {
+  if (worker* w = local()) {
+    push_local(*w, w->spawned, h.address());
+    return;
+  }
+  inject_foreign(h.address());
+}
+
+// The join of a spawned task that has not started: in fork-join code (spawn a child,
+// compute, await it) the child is still the newest entry of this worker's spawn queue
+// unless a thief took it. Only the owner pushes there, so an item at the bottom can only
+// disappear (to a thief, when it is the last one), never change: a pop after a match
+// either returns `h` or nothing.
+bool scheduler::take_unstarted(std::coroutine_handle<> h) noexcept {
+  worker* w = local();
+  if (w == nullptr || w->spawned.peek_newest() != h.address()) return false;
+  const auto taken = w->spawned.pop();
+  if (!taken) return false;  // a thief took it meanwhile
+  if (*taken != h.address()) {  // cannot happen (see above); keep the item, run nothing inline
+    push_local(*w, w->spawned, *taken);
+    return false;
+  }
+  return true;
+}
+
 void scheduler::defer(std::coroutine_handle<> h) noexcept {
   // A worker that yields will look at the injection queue itself; wake someone only for
   // work that comes from outside.
@@ -493,15 +534,18 @@ std::coroutine_handle<> scheduler::take_next() noexcept {
   if (w == nullptr || w->chain_budget == 0) return {};
   --w->chain_budget;
   // The same order as next_local: the LIFO slot at most max_lifo_streak times in a row,
-  // so that a chain of ping-pong hand-offs cannot starve the deque.
+  // so that a chain of ping-pong hand-offs cannot starve the queues; then the newest
+  // fork, the oldest spawned task, the LIFO slot.
   void* h = nullptr;
   if (w->lifo_streak < max_lifo_streak && (h = take_lifo(*w)) != nullptr) {
     ++w->lifo_streak;
   } else {
     w->lifo_streak = 0;
-    if (auto p = w->deque.pop()) {
-      h = *p;
-    } else if ((h = take_lifo(*w)) == nullptr) {
+    if (auto fork = w->deque.pop()) {
+      h = *fork;
+    } else if (auto spawned = w->spawned.steal()) {
+      h = *spawned;
+    } else if (h = take_lifo(*w); h == nullptr) {
       return {};
     }
   }

@@ -155,6 +155,34 @@ TEST(WorkDeque, TakeOldestMovesTheOldestRangeAndLeavesTheNewest) {
     EXPECT_EQ(dq.pop(), std::optional<std::uintptr_t>(17));
 }
 
+// The spawn queue's spill: the newest items, oldest first, leaving the oldest in place.
+TEST(WorkDeque, TakeNewestMovesTheNewestRangeAndLeavesTheOldest) {
+    work_deque<std::uintptr_t> dq(8);
+    std::uintptr_t out[8] = {};
+    EXPECT_EQ(dq.take_newest(out, 8), 0u);  // empty
+    ASSERT_TRUE(dq.push(1));
+    EXPECT_EQ(dq.take_newest(out, 8), 0u);  // one item: it stays
+    for (std::uintptr_t i = 2; i <= 8; ++i) ASSERT_TRUE(dq.push(i));
+    ASSERT_EQ(dq.take_newest(out, 3), 3u);
+    EXPECT_EQ(out[0], 6u);
+    EXPECT_EQ(out[1], 7u);
+    EXPECT_EQ(out[2], 8u);
+    EXPECT_EQ(dq.pop(), std::optional<std::uintptr_t>(5));
+    EXPECT_EQ(dq.steal(), std::optional<std::uintptr_t>(1));
+    ASSERT_EQ(dq.take_newest(out, 8), 2u);  // all but the oldest
+    EXPECT_EQ(out[0], 3u);
+    EXPECT_EQ(out[1], 4u);
+    EXPECT_EQ(dq.steal(), std::optional<std::uintptr_t>(2));
+    EXPECT_FALSE(dq.pop().has_value());
+    // The slots given back are reused, across the wrap.
+    for (std::uintptr_t i = 10; i < 18; ++i) ASSERT_TRUE(dq.push(i));
+    EXPECT_EQ(dq.peek_newest(), 17u);
+    ASSERT_EQ(dq.take_newest(out, 1), 1u);
+    EXPECT_EQ(out[0], 17u);
+    EXPECT_EQ(dq.peek_newest(), 16u);
+    EXPECT_EQ(dq.steal(), std::optional<std::uintptr_t>(10));
+}
+
 // Random single-threaded operations checked against std::deque, many laps around tiny
 // buffers so every slot is reused thousands of times from both ends.
 TEST(WorkDeque, WrapAroundMatchesAModelForCapacities2And4And8) {
@@ -270,7 +298,10 @@ owner_stats run_owner(work_deque<void*>& dq, injection_queue* inj, seen_counter&
     const auto push = [&](void* item) {
         while (!dq.push(item)) {
             if (inj != nullptr) {
-                const std::size_t moved = dq.take_oldest(spill.data(), spill.size());
+                // Both spill paths of the scheduler, alternately: the oldest half (fork
+                // deque) and the newest half (spawn queue).
+                const std::size_t moved = stats.spills % 2 == 0 ? dq.take_oldest(spill.data(), spill.size())
+                                                                : dq.take_newest(spill.data(), spill.size());
                 inj->push_batch(spill.data(), moved);
                 ++stats.spills;
                 stats.spilled_items += moved;

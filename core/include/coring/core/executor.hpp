@@ -22,6 +22,20 @@ class executor {
   // of gather). Default: `post`.
   virtual void fork(std::coroutine_handle<> h) noexcept { post(h); }
 
+  // Schedules a spawned task (coring::spawn): new work that starts in spawn order
+  // relative to the other tasks spawned on the same thread, and that idle threads may
+  // take. Default: `fork`.
+  virtual void spawn(std::coroutine_handle<> h) noexcept { fork(h); }
+
+  // Called on one of the executor's own threads by a coroutine about to wait for the
+  // spawned task `h`: if `h` has not started and the calling thread can take it back
+  // from its queue (it is the newest task spawned there), removes it and returns true;
+  // the caller then runs it inline, as a join in oneTBB does. Default: false.
+  virtual bool take_unstarted(std::coroutine_handle<> h) noexcept {
+    (void)h;
+    return false;
+  }
+
   // Schedules `h` behind the work that is already queued (yield). Default: `post`.
   virtual void defer(std::coroutine_handle<> h) noexcept { post(h); }
 

@@ -3,8 +3,9 @@
 //   auto [a, b] = co_await coring::gather(fetch(x), fetch(y));   // std::tuple
 //   std::vector<int> all = co_await coring::gather(std::move(tasks));  // over a vector
 //
-// Every child but the last is handed to the current executor as stealable work
-// (`executor::fork`), and the awaiting thread runs the last one itself at once. The
+// Every child but the first is handed to the current executor as stealable work
+// (`executor::fork`), and the awaiting thread runs the first one itself at once; on one
+// worker the children start in argument order, as in asyncio. The
 // awaiting coroutine resumes, on the thread that finished the last child, when all
 // children have finished. If any child threw, the exception of the first failing child
 // in argument order is rethrown once all have finished (no child is left running); the
@@ -54,17 +55,16 @@ const cancel_source* cancellation_of(std::coroutine_handle<Promise> h) noexcept 
   }
 }
 
-// Starts `children`: all but the last are forked, the last is returned for the caller to
-// transfer to.
+// Starts children in argument order. On an executor: children 1..n-1 are forked last
+// first, so that the owner (which pops its newest fork first) starts them in order
+// after child 0, which runs now by symmetric transfer; thieves take the last ones.
+// Without an executor: each runs inline in turn, the last by transfer.
 inline std::coroutine_handle<> start_children(std::coroutine_handle<>* children, std::size_t n) noexcept {
-  executor* ex = current_executor();
-  for (std::size_t i = 0; i + 1 < n; ++i) {
-    if (ex != nullptr) {
-      ex->fork(children[i]);
-    } else {
-      resume_inline(children[i]);
-    }
+  if (executor* ex = current_executor()) {
+    for (std::size_t i = n - 1; i >= 1; --i) ex->fork(children[i]);
+    return children[0];
   }
+  for (std::size_t i = 0; i + 1 < n; ++i) resume_inline(children[i]);
   return children[n - 1];
 }
 
@@ -137,14 +137,12 @@ class [[nodiscard]] gather_range_awaitable {
     }
     // tasks_ stays valid while children run: the parent, which owns it, resumes only after
     // the last child, which is not started before this returns.
-    executor* ex = current_executor();
-    for (std::size_t k = 0; k + 1 < tasks_.size(); ++k) {
-      if (ex != nullptr) {
-        ex->fork(tasks_[k].handle());
-      } else {
-        detail::resume_inline(tasks_[k].handle());
-      }
+    // The order of detail::start_children.
+    if (executor* ex = current_executor()) {
+      for (std::size_t k = tasks_.size() - 1; k >= 1; --k) ex->fork(tasks_[k].handle());
+      return tasks_.front().handle();
     }
+    for (std::size_t k = 0; k + 1 < tasks_.size(); ++k) detail::resume_inline(tasks_[k].handle());
     return tasks_.back().handle();
   }
 

@@ -132,6 +132,51 @@ public:
         return item;
     }
 
+    /// Owner thread only. The newest item (the one pop() would return), or T{} when the
+    /// deque looks empty; does not remove it. A thief may take it at any time, so only a
+    /// following pop() says whether the owner still has it.
+    T peek_newest() const noexcept {
+        // relaxed: bottom_ is our own; top_ only decides whether to look (a stale top_
+        // at worst shows an item that pop() will then find gone).
+        const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+        if (b <= top_.load(std::memory_order_relaxed)) return T{};
+        // relaxed: the owner wrote this slot itself.
+        return buffer_[static_cast<std::size_t>((b - 1) & mask_)].load(std::memory_order_relaxed);
+    }
+
+    /// Owner thread only. Moves up to `max` of the newest items into `out[0..n)`, oldest
+    /// first, and returns n: a pop() of several items at once, with one fence. Leaves at
+    /// least the oldest item in place; returns 0 (nothing moved) if thieves reached the
+    /// range meanwhile. The overflow path of a queue whose owner takes the oldest first.
+    ///
+    /// As in pop(): bottom_ is lowered to claim [b - n, b) before top_ is read, with the
+    /// fences of pop() and try_steal() between. A thief whose fence comes first read a
+    /// top_ no later than ours, so with ours below b - n it takes an item below the range;
+    /// a thief whose fence comes later sees the lowered bottom_.
+    std::size_t take_newest(T* out, std::size_t max) noexcept {
+        // relaxed: our own variable.
+        const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+        // relaxed: only sizes the request; the check after the fence decides.
+        const std::int64_t t0 = top_.load(std::memory_order_relaxed);
+        if (b - t0 < 2 || max == 0) return 0;
+        const auto n = static_cast<std::int64_t>(std::min<std::size_t>(max, static_cast<std::size_t>(b - t0 - 1)));
+        const std::int64_t first = b - n;
+        // release: see pop().
+        bottom_.store(first, std::memory_order_release);
+        full_fence();  // seq_cst fence, paired with try_steal's (see pop())
+        // relaxed: ordered by the fence above.
+        const std::int64_t t = top_.load(std::memory_order_relaxed);
+        if (t >= first) {  // thieves got into the range: give it all back (release: see pop())
+            bottom_.store(b, std::memory_order_release);
+            return 0;
+        }
+        // relaxed: the owner wrote these slots itself.
+        for (std::int64_t i = 0; i < n; ++i) {
+            out[i] = buffer_[static_cast<std::size_t>((first + i) & mask_)].load(std::memory_order_relaxed);
+        }
+        return static_cast<std::size_t>(n);
+    }
+
     /// Owner thread only. Moves up to `max` of the oldest items into `out[0..n)`, oldest
     /// first, with one CAS for the whole range, and returns n (0 if a thief raced it to
     /// the top; the caller may simply retry). Leaves at least the newest item in place.

@@ -368,17 +368,28 @@ class [[nodiscard]] join_handle {
       on_cancel = [](detail::cancel_callback& cb) noexcept { static_cast<awaiter&>(cb).self->cancel(); };
     }
     bool await_ready() const noexcept { return !self->h_ || self->done(); }
+    // A task that has not started and is still the newest one spawned on this worker is
+    // taken back from the queue and run here and now (symmetric transfer), with the
+    // awaiting coroutine as its waiter: a spawn-then-join tree runs depth-first, like
+    // oneTBB's task_group::wait, instead of going through the loop once per task.
     template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> waiting) noexcept {
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> waiting) noexcept {
       if constexpr (std::is_base_of_v<detail::promise_base, Promise>) {
         source = waiting.promise().cancellation();
         if (source != nullptr && !source->attach(*this)) self->cancel();
       }
+      const detail::spawned_handle<T> child = self->h_;
+      executor* ex = current_executor();
+      const bool run_here = ex != nullptr && ex->take_unstarted(child);
       std::uintptr_t expected = detail::join_state::running;
       // acq_rel: publishes the waiter; on failure the task is done and acquire makes its
-      // result visible, so we resume at once.
-      return self->h_.promise().state().compare_exchange_strong(
-          expected, reinterpret_cast<std::uintptr_t>(waiting.address()), std::memory_order_acq_rel);
+      // result visible, so we resume at once. (A task taken back has not run: it cannot
+      // be done, and the exchange succeeds.)
+      if (!child.promise().state().compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(waiting.address()),
+                                                           std::memory_order_acq_rel)) {
+        return detail::transfer(waiting);
+      }
+      return run_here ? detail::transfer(child) : std::noop_coroutine();
     }
     T await_resume() {
       if (source != nullptr) source->detach(*this);

@@ -95,7 +95,7 @@ join_handle<T> spawn(task<T> body) {
   detail::spawn_scope* scope = detail::tls_spawn_scope;
   if (scope == nullptr) throw std::logic_error("coring::spawn: not on a worker thread; use runtime::spawn");
   auto h = detail::make_spawned(std::move(body), *scope);
-  scope->exec().fork(h);
+  scope->exec().spawn(h);
   return join_handle<T>(h);
 }
 

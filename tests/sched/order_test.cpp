@@ -1,0 +1,105 @@
+// Start order and fairness on one worker (issue 10, item 0): asyncio's order.
+//
+//   spawn 0..5, then await each            0 1 2 3 4 5
+//   gather(say(0), say(1), say(2), say(3)) 0 1 2 3
+//   gather of 3 tasks: print, yield, print start 0 start 1 start 2 end 0 end 1 end 2
+//
+// and a task spawned first is not held back by a burst of tasks spawned after it. One
+// worker makes the order deterministic: nothing is stolen.
+#include "co_test.hpp"
+
+#include <string>
+#include <vector>
+
+namespace {
+
+coring::runtime_options one_worker() {
+  coring::runtime_options o;
+  o.workers = 1;
+  return o;
+}
+
+coring::task<void> say(std::vector<std::string>& log, std::string word) {
+  log.push_back(std::move(word));
+  co_return;
+}
+
+coring::task<void> say_yield_say(std::vector<std::string>& log, int i) {
+  log.push_back("start " + std::to_string(i));
+  co_await coring::yield();
+  log.push_back("end " + std::to_string(i));
+}
+
+std::string joined(const std::vector<std::string>& log) {
+  std::string out;
+  for (const std::string& w : log) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+}  // namespace
+
+TEST(order, spawned_tasks_start_in_spawn_order_on_one_worker) {
+  coring::runtime rt(one_worker());
+  std::vector<std::string> log;
+  auto body = [&]() -> coring::task<void> {
+    std::vector<coring::join_handle<void>> handles;
+    for (int i = 0; i < 6; ++i) handles.push_back(coring::spawn(say(log, std::to_string(i))));
+    for (auto& h : handles) co_await h;
+  };
+  rt.block_on(body());
+  EXPECT_EQ(joined(log), "0 1 2 3 4 5");
+}
+
+TEST(order, gather_starts_its_children_in_argument_order) {
+  coring::runtime rt(one_worker());
+  std::vector<std::string> log;
+  auto body = [&]() -> coring::task<void> {
+    co_await coring::gather(say(log, "0"), say(log, "1"), say(log, "2"), say(log, "3"));
+  };
+  rt.block_on(body());
+  EXPECT_EQ(joined(log), "0 1 2 3");
+}
+
+TEST(order, gather_over_a_vector_starts_its_children_in_order) {
+  coring::runtime rt(one_worker());
+  std::vector<std::string> log;
+  auto body = [&]() -> coring::task<void> {
+    std::vector<coring::task<void>> children;
+    for (int i = 0; i < 5; ++i) children.push_back(say(log, std::to_string(i)));
+    co_await coring::gather(std::move(children));
+  };
+  rt.block_on(body());
+  EXPECT_EQ(joined(log), "0 1 2 3 4");
+}
+
+TEST(order, yield_lets_everything_queued_before_it_run_first) {
+  coring::runtime rt(one_worker());
+  std::vector<std::string> log;
+  auto body = [&]() -> coring::task<void> {
+    co_await coring::gather(say_yield_say(log, 0), say_yield_say(log, 1), say_yield_say(log, 2));
+  };
+  rt.block_on(body());
+  EXPECT_EQ(joined(log), "start 0 start 1 start 2 end 0 end 1 end 2");
+}
+
+// An accept loop that spawns a burst of connections: the first one spawned starts
+// before every later one, however long the burst.
+TEST(order, the_first_spawned_task_is_not_delayed_by_a_burst_of_later_ones) {
+  coring::runtime rt(one_worker());
+  constexpr int burst = 2000;
+  int started = 0;
+  int first_started_after = -1;
+  auto connection = [&](int i) -> coring::task<void> {
+    if (i == 0) first_started_after = started;
+    ++started;
+    co_return;
+  };
+  auto listener = [&]() -> coring::task<void> {
+    std::vector<coring::join_handle<void>> handles;
+    for (int i = 0; i < burst; ++i) handles.push_back(coring::spawn(connection(i)));
+    for (auto& h : handles) co_await h;
+  };
+  rt.block_on(listener());
+  EXPECT_EQ(started, burst);
+  EXPECT_EQ(first_started_after, 0) << "the first connection waited behind later ones";
+}
