@@ -9,6 +9,7 @@
 #include <tbb/task_group.h>
 
 #include <array>
+#include <span>
 #include <map>
 #include <numeric>
 
@@ -63,16 +64,18 @@ number queens_nodes(int n, int row, const board& b) {
   return nodes;
 }
 
+// Children and their counts live in this frame (gather_into): no heap allocation per node.
 coring::task<number> queens_coring(int n, int row, board b) {
   if (row == n) co_return 1;
-  std::vector<coring::task<number>> children;
-  children.reserve(static_cast<std::size_t>(n));
+  std::array<coring::task<number>, max_n> children;
+  std::array<number, max_n> counts{};
+  std::size_t k = 0;
   for (int col = 0; col < n; ++col) {
-    if (safe(b, row, col)) children.push_back(queens_coring(n, row + 1, place(b, row, col)));
+    if (safe(b, row, col)) children[k++] = queens_coring(n, row + 1, place(b, row, col));
   }
-  if (children.empty()) co_return 0;
-  const std::vector<number> counts = co_await coring::gather(std::move(children));
-  co_return std::accumulate(counts.begin(), counts.end(), number{0});
+  if (k == 0) co_return 0;
+  co_await coring::gather_into(std::span(children.data(), k), std::span(counts.data(), k));
+  co_return std::accumulate(counts.begin(), counts.begin() + static_cast<std::ptrdiff_t>(k), number{0});
 }
 
 // Every valid column but the last forked, the last run inline, then wait (like gather).

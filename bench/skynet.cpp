@@ -42,10 +42,11 @@ static_assert(tree_tasks(6) == 1111111);
 coring::task<number> skynet_coring(number first, number size) {
   if (size == 1) co_return first;
   const number step = size / fanout;
-  std::vector<coring::task<number>> children;
-  children.reserve(fanout);
-  for (number i = 0; i < fanout; ++i) children.push_back(skynet_coring(first + i * step, step));
-  const std::vector<number> sums = co_await coring::gather(std::move(children));
+  // Children and sums live in this frame (gather_into): no heap allocation per node.
+  std::array<coring::task<number>, fanout> children;
+  std::array<number, fanout> sums{};
+  for (number i = 0; i < fanout; ++i) children[i] = skynet_coring(first + i * step, step);
+  co_await coring::gather_into(children, sums);
   co_return std::accumulate(sums.begin(), sums.end(), number{0});
 }
 

@@ -1,7 +1,9 @@
 // gather and when_any: values, void, exceptions, real concurrency, cancellation of losers.
 #include "co_test.hpp"
 
+#include <array>
 #include <atomic>
+#include <span>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -94,6 +96,56 @@ CO_TEST(gather, children_run_on_several_workers) {
   auto ids = co_await coring::gather(std::move(tasks));
   std::set<int> seen(ids.begin(), ids.end());
   EXPECT_EQ(seen.size(), 2u) << "work did not spread to both workers";
+}
+
+// gather_into: a caller-owned span of tasks and of result slots (issue 10, item 5).
+coring::task<long> fib_into(int n) {
+  if (n < 2) co_return n;
+  std::array<coring::task<long>, 2> kids{fib_into(n - 1), fib_into(n - 2)};
+  std::array<long, 2> sums{};
+  co_await coring::gather_into(kids, sums);
+  co_return sums[0] + sums[1];
+}
+
+CO_TEST(gather_into, results_land_in_the_callers_slots_in_order) {
+  std::array<coring::task<int>, 5> kids{value(10), value(11), value(12), value(13), value(14)};
+  std::array<int, 5> out{};
+  co_await coring::gather_into(std::span(kids), std::span(out));
+  EXPECT_EQ(out, (std::array<int, 5>{10, 11, 12, 13, 14}));
+  EXPECT_EQ(co_await fib_into(18), 2584);
+}
+
+CO_TEST(gather_into, void_tasks_and_an_empty_span) {
+  std::atomic<int> n{0};
+  std::array<coring::task<void>, 3> kids{bump(n), bump(n), bump(n)};
+  co_await coring::gather_into(std::span(kids));
+  EXPECT_EQ(n.load(), 3);
+  co_await coring::gather_into(std::span<coring::task<void>>{});
+}
+
+CO_TEST(gather_into, first_failure_in_order_is_rethrown_and_slots_are_untouched) {
+  std::array<coring::task<int>, 3> kids{value(1), fail("second"), fail("third")};
+  std::array<int, 3> out{-1, -1, -1};
+  std::string what;
+  try {
+    co_await coring::gather_into(std::span(kids), std::span(out));
+  } catch (const std::runtime_error& e) {
+    what = e.what();
+  }
+  EXPECT_EQ(what, "second");
+  EXPECT_EQ(out, (std::array<int, 3>{-1, -1, -1}));
+}
+
+CO_TEST(gather_into, mismatched_spans_and_empty_tasks_are_refused_at_the_call) {
+  std::array<coring::task<int>, 2> kids{value(1), value(2)};
+  std::array<int, 1> short_out{};
+  EXPECT_THROW((void)coring::gather_into(std::span(kids), std::span(short_out)), std::invalid_argument);
+  std::array<coring::task<int>, 2> holes{value(1), coring::task<int>{}};
+  std::array<int, 2> out{};
+  EXPECT_THROW((void)coring::gather_into(std::span(holes), std::span(out)), std::invalid_argument);
+  std::array<int, 2> fits{};
+  co_await coring::gather_into(std::span(kids), std::span(fits));  // the tasks were left intact
+  EXPECT_EQ(fits, (std::array<int, 2>{1, 2}));
 }
 
 CO_TEST(when_any, first_finisher_wins_and_losers_are_cancelled) {

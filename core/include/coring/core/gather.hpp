@@ -17,6 +17,11 @@
 #include <coring/core/task.hpp>
 
 #include <array>
+#include <concepts>
+#include <ranges>
+#include <span>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <variant>
 #include <vector>
@@ -66,6 +71,35 @@ inline std::coroutine_handle<> start_children(std::coroutine_handle<>* children,
   }
   for (std::size_t i = 0; i + 1 < n; ++i) resume_inline(children[i]);
   return children[n - 1];
+}
+
+// Starts a runtime-sized set of non-empty tasks as children of `parent` (joined through
+// `join`), in the order of start_children. `tasks` must not be empty.
+template <class T, class Promise>
+std::coroutine_handle<> start_range(std::span<task<T>> tasks, join_point& join,
+                                    std::coroutine_handle<Promise> parent) noexcept {
+  join.remaining.store(tasks.size(), std::memory_order_relaxed);
+  join.parent = parent;
+  const cancel_source* source = cancellation_of(parent);
+  std::uint32_t i = 0;
+  for (task<T>& t : tasks) {
+    t.handle().promise().set_join(&join, i++);
+    t.handle().promise().set_cancellation(source);
+  }
+  if (executor* ex = current_executor()) {
+    for (std::size_t k = tasks.size() - 1; k >= 1; --k) ex->fork(tasks[k].handle());
+    return tasks.front().handle();
+  }
+  for (std::size_t k = 0; k + 1 < tasks.size(); ++k) resume_inline(tasks[k].handle());
+  return tasks.back().handle();
+}
+
+// Rethrows the exception of the first failed task, in order.
+template <class T>
+void rethrow_first_error(std::span<task<T>> tasks) {
+  for (task<T>& t : tasks) {
+    if (t.handle().promise().has_error()) std::rethrow_exception(t.handle().promise().exception());
+  }
 }
 
 }  // namespace detail
@@ -127,30 +161,14 @@ class [[nodiscard]] gather_range_awaitable {
 
   template <class Promise>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
-    join_.remaining.store(tasks_.size(), std::memory_order_relaxed);
-    join_.parent = parent;
-    const detail::cancel_source* source = detail::cancellation_of(parent);
-    std::uint32_t i = 0;
-    for (task<T>& t : tasks_) {
-      t.handle().promise().set_join(&join_, i++);
-      t.handle().promise().set_cancellation(source);
-    }
     // tasks_ stays valid while children run: the parent, which owns it, resumes only after
     // the last child, which is not started before this returns.
-    // The order of detail::start_children.
-    if (executor* ex = current_executor()) {
-      for (std::size_t k = tasks_.size() - 1; k >= 1; --k) ex->fork(tasks_[k].handle());
-      return tasks_.front().handle();
-    }
-    for (std::size_t k = 0; k + 1 < tasks_.size(); ++k) detail::resume_inline(tasks_[k].handle());
-    return tasks_.back().handle();
+    return detail::start_range(std::span<task<T>>(tasks_), join_, parent);
   }
 
   // std::vector of the results in input order (void for task<void>).
   auto await_resume() {
-    for (task<T>& t : tasks_) {
-      if (t.handle().promise().has_error()) std::rethrow_exception(t.handle().promise().exception());
-    }
+    detail::rethrow_first_error(std::span<task<T>>(tasks_));
     if constexpr (std::is_void_v<T>) {
       return;
     } else {
@@ -163,6 +181,46 @@ class [[nodiscard]] gather_range_awaitable {
 
  private:
   std::vector<task<T>> tasks_;
+  detail::join_point join_;
+};
+
+// gather over tasks and result slots the caller owns (an std::array in its frame, say):
+// no heap allocation, for trees whose every node gathers a few children (nqueens).
+template <class T>
+class [[nodiscard]] gather_into_awaitable {
+ public:
+  using slot_t = detail::result_t<T>;
+  gather_into_awaitable(std::span<task<T>> tasks, std::span<slot_t> results) : tasks_(tasks), results_(results) {
+    if constexpr (!std::is_void_v<T>) {
+      if (results.size() != tasks.size()) {
+        throw std::invalid_argument("coring::gather_into: " + std::to_string(tasks.size()) + " tasks but " +
+                                    std::to_string(results.size()) + " result slots");
+      }
+    }
+    for (const task<T>& t : tasks) {
+      if (!t) throw std::invalid_argument("coring::gather_into: a task is empty (moved-from or default)");
+    }
+  }
+  gather_into_awaitable(const gather_into_awaitable&) = delete;
+  gather_into_awaitable& operator=(const gather_into_awaitable&) = delete;
+
+  bool await_ready() const noexcept { return tasks_.empty(); }
+
+  template <class Promise>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
+    return detail::start_range(tasks_, join_, parent);
+  }
+
+  void await_resume() {
+    detail::rethrow_first_error(tasks_);
+    if constexpr (!std::is_void_v<T>) {
+      for (std::size_t i = 0; i < tasks_.size(); ++i) results_[i] = tasks_[i].handle().promise().take();
+    }
+  }
+
+ private:
+  std::span<task<T>> tasks_;
+  std::span<slot_t> results_;
   detail::join_point join_;
 };
 
@@ -186,6 +244,41 @@ auto gather(As&&... awaitables) {
 template <class T>
 gather_range_awaitable<T> gather(std::vector<task<T>> tasks) {
   return gather_range_awaitable<T>(std::move(tasks));
+}
+
+namespace detail {
+template <class T>
+struct task_value;
+template <class T>
+struct task_value<task<T>> {
+  using type = T;
+};
+template <class R>
+using range_task_value_t = typename task_value<std::ranges::range_value_t<R>>::type;
+}  // namespace detail
+
+// Awaitable: runs the tasks of `tasks` (an array, vector or span of task<T>) concurrently,
+// in the order and on the threads of gather, and moves each result into `results` (a
+// contiguous range of T: results[i] from tasks[i]); allocates nothing. The tasks stay the
+// caller's (finished; their frames are freed when they go). If any task threw, the first
+// failure in order is rethrown once all have finished, and `results` is left untouched.
+// Throws std::invalid_argument at the call if the sizes differ or a task is empty.
+// Resumes on the thread that finished the last task. Both ranges must outlive the await.
+template <std::ranges::contiguous_range Tasks, std::ranges::contiguous_range Results>
+  requires std::ranges::sized_range<Tasks> && std::ranges::sized_range<Results> &&
+           std::same_as<std::ranges::range_value_t<Results>, detail::range_task_value_t<Tasks>>
+gather_into_awaitable<detail::range_task_value_t<Tasks>> gather_into(Tasks&& tasks, Results&& results) {
+  using T = detail::range_task_value_t<Tasks>;
+  static_assert(!std::is_reference_v<T>, "gather_into over task<T&> is not supported");
+  return gather_into_awaitable<T>(std::span<task<T>>(std::ranges::data(tasks), std::ranges::size(tasks)),
+                                  std::span<T>(std::ranges::data(results), std::ranges::size(results)));
+}
+
+// The same for task<void>: nothing to store.
+template <std::ranges::contiguous_range Tasks>
+  requires std::ranges::sized_range<Tasks> && std::same_as<std::ranges::range_value_t<Tasks>, task<void>>
+gather_into_awaitable<void> gather_into(Tasks&& tasks) {
+  return gather_into_awaitable<void>(std::span<task<void>>(std::ranges::data(tasks), std::ranges::size(tasks)), {});
 }
 
 }  // namespace coring
