@@ -8,6 +8,7 @@
 // worker makes the order deterministic: nothing is stolen.
 #include "co_test.hpp"
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -102,4 +103,54 @@ TEST(order, the_first_spawned_task_is_not_delayed_by_a_burst_of_later_ones) {
   rt.block_on(listener());
   EXPECT_EQ(started, burst);
   EXPECT_EQ(first_started_after, 0) << "the first connection waited behind later ones";
+}
+
+namespace {
+
+coring::task<long> fib_by_spawn(int n) {
+  if (n < 2) co_return n;
+  auto first = coring::spawn(fib_by_spawn(n - 1));
+  const long second = co_await fib_by_spawn(n - 2);
+  co_return co_await std::move(first) + second;
+}
+
+coring::task<int> thrower() {
+  throw std::runtime_error("inline child failed");
+  co_return 0;
+}
+
+}  // namespace
+
+// A join takes back its unstarted child and runs it inline: results, exceptions and
+// cancellation still arrive as from a child that ran elsewhere (1 worker: every join is
+// inline; 2 workers: some children are stolen first).
+TEST(order, joins_that_run_their_child_inline_give_its_value_exception_and_cancellation) {
+  for (unsigned workers : {1U, 2U}) {
+    coring::runtime_options o;
+    o.workers = workers;
+    coring::runtime rt(o);
+    EXPECT_EQ(rt.block_on(fib_by_spawn(22)), 17711) << workers << " workers";
+    auto failing = []() -> coring::task<std::string> {
+      auto h = coring::spawn(thrower());
+      try {
+        (void)co_await h;
+      } catch (const std::runtime_error& e) {
+        co_return e.what();
+      }
+      co_return "no exception";
+    };
+    EXPECT_EQ(rt.block_on(failing()), "inline child failed");
+    auto cancelled_first = []() -> coring::task<bool> {
+      auto h = coring::spawn(thrower());
+      h.cancel();  // before it starts: it must end with coring::cancelled, not run
+      try {
+        (void)co_await h;
+      } catch (const coring::cancelled&) {
+        co_return true;
+      }
+      co_return false;
+    };
+    EXPECT_TRUE(rt.block_on(cancelled_first()));
+    EXPECT_EQ(rt.live_tasks(), 0U);
+  }
 }

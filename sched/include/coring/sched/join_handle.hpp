@@ -145,6 +145,11 @@ inline constexpr std::uintptr_t running = 0;
 inline constexpr std::uintptr_t done = 2;
 inline constexpr std::uintptr_t detached = 4;
 inline constexpr std::uintptr_t blocking_tag = 1;
+// The waiter of a task its joiner took back before it started and runs inline (a
+// coroutine frame, aligned to at least 16, tagged with bit 1; never equal to `done`).
+// Then nobody else can touch the state: the joiner is suspended and owns the handle, so
+// neither side needs a read-modify-write.
+inline constexpr std::uintptr_t inline_tag = 2;
 }  // namespace join_state
 
 template <class T>
@@ -201,7 +206,8 @@ class spawned_promise final : public promise_base {
       // runtime's shutdown source first.
       p.cancel_.leave_parent();
       // acquire: a detach is final (nobody joins any more); see detach().
-      if (p.state_.load(std::memory_order_acquire) == join_state::detached) {
+      const std::uintptr_t seen = p.state_.load(std::memory_order_acquire);
+      if (seen == join_state::detached) {
         // Reported before it is counted finished: whoever waits for live_tasks() to drop
         // finds the failure reported.
         if (p.error_) report_unobserved_failure(p.error_);
@@ -212,6 +218,12 @@ class spawned_promise final : public promise_base {
       // Counted finished before the outcome is published: whoever joins the task sees it
       // gone from runtime::live_tasks().
       p.scope_->task_finished();
+      if (seen != join_state::done && (seen & join_state::inline_tag) != 0) {
+        // Run inline by its joiner (see inline_tag): no other writer. release: later
+        // done() loads on other threads see the outcome.
+        p.state_.store(join_state::done, std::memory_order_release);
+        return transfer(std::coroutine_handle<>::from_address(reinterpret_cast<void*>(seen & ~join_state::inline_tag)));
+      }
       // acq_rel: release publishes the result to the joiner; acquire makes the joiner's
       // earlier writes (its waiter registration) visible here.
       const std::uintptr_t old = p.state_.exchange(join_state::done, std::memory_order_acq_rel);
@@ -380,16 +392,21 @@ class [[nodiscard]] join_handle {
       }
       const detail::spawned_handle<T> child = self->h_;
       executor* ex = current_executor();
-      const bool run_here = ex != nullptr && ex->take_unstarted(child);
+      if (ex != nullptr && ex->take_unstarted(child)) {
+        // release: the child, run below on this thread, reads nothing through it; a done()
+        // on another thread only compares with `done`. See join_state::inline_tag.
+        child.promise().state().store(reinterpret_cast<std::uintptr_t>(waiting.address()) | detail::join_state::inline_tag,
+                                      std::memory_order_release);
+        return detail::transfer(child);
+      }
       std::uintptr_t expected = detail::join_state::running;
       // acq_rel: publishes the waiter; on failure the task is done and acquire makes its
-      // result visible, so we resume at once. (A task taken back has not run: it cannot
-      // be done, and the exchange succeeds.)
+      // result visible, so we resume at once.
       if (!child.promise().state().compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(waiting.address()),
                                                            std::memory_order_acq_rel)) {
         return detail::transfer(waiting);
       }
-      return run_here ? detail::transfer(child) : std::noop_coroutine();
+      return std::noop_coroutine();
     }
     T await_resume() {
       if (source != nullptr) source->detach(*this);
