@@ -63,7 +63,7 @@ using cfg = runtime_config;
 // In DESIGN.md §4 order. compute_threads defaults to workers, so it must come after it.
 // CORING_SPIN_US's 50 µs is a starting point to tune with bench/: it outlasts one cross-vCPU
 // wake (~25-40 µs, DESIGN.md §6), so work arriving that soon does not pay for a park.
-constexpr std::array<variable, 11> variables{{
+constexpr std::array<variable, 12> variables{{
     {"CORING_WORKERS", number_rule{&opt::workers, &cfg::workers, 1, 1024, false, all_available_cpus}},
     {"CORING_BLOCKING_THREADS",
      number_rule{&opt::blocking_threads, &cfg::blocking_threads, 1, 65536, false, fixed<512>}},
@@ -78,6 +78,7 @@ constexpr std::array<variable, 11> variables{{
     {"CORING_SPIN_US", number_rule{&opt::spin_us, &cfg::spin_us, 0, 1'000'000, false, fixed<50>}},
     {"CORING_LOCAL_QUEUE", number_rule{&opt::local_queue, &cfg::local_queue, 16, 65536, true, fixed<256>}},
     {"CORING_STATS", flag_rule{&opt::stats, &cfg::stats, false}},
+    {"CORING_SLOW_TASK_MS", number_rule{&opt::slow_task_ms, &cfg::slow_task_ms, 0, 60'000, false, fixed<0>}},
 }};
 
 constexpr std::string_view prefix = "CORING_";

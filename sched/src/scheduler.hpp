@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <coroutine>
 #include <cstdint>
@@ -86,6 +88,14 @@ struct alignas(64) worker {
   bool reaping = false;
   worker_stats stats;
   std::thread thread;
+  // The slow-task detector (CORING_SLOW_TASK_MS; see slow_task.cpp). `resuming` is set
+  // around each resumption from the loop while the detector is on; the watchdog reads it
+  // with `progress`. relaxed: a sampled hint; a stale value delays or skips one report.
+  std::atomic<bool> resuming{false};
+  // Written by this worker's stack-request signal handler, read by the watchdog after
+  // the release store of stack_depth (acquire there); -1 while no stack is waiting.
+  void* stack[48] = {};
+  std::atomic<int> stack_depth{-1};
 
   void bump_progress() noexcept { progress.store(progress.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
 };
@@ -134,6 +144,8 @@ class scheduler final : public executor {
   void notify_one() noexcept;
   void inject_foreign(void* h) noexcept;
   void print_stats() const;
+  void run_watchdog();
+  void report_slow(worker& w, std::chrono::milliseconds so_far);
 
   const runtime_config config_;
   spawn_scope scope_;  // constructed before the workers, destroyed after they are joined
@@ -142,6 +154,12 @@ class scheduler final : public executor {
   std::vector<std::unique_ptr<worker>> workers_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> foreign_in_flight_{0};  // posts from outside the pool under way
+  // The slow-task watchdog, when CORING_SLOW_TASK_MS > 0: sleeps on the condition
+  // variable between looks, stopped by ~scheduler before the workers.
+  std::thread watchdog_;
+  std::mutex watchdog_mutex_;
+  std::condition_variable watchdog_cv_;
+  bool watchdog_stop_ = false;  // guarded by watchdog_mutex_
 };
 
 // The worker whose loop runs on this thread, or nullptr.

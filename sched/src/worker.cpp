@@ -105,6 +105,7 @@ scheduler::scheduler(const runtime_config& config)
   }
   try {
     for (auto& w : workers_) w->thread = std::thread([this, wp = w.get()] { run_worker(*wp); });
+    if (config.slow_task_ms != 0) watchdog_ = std::thread([this] { run_watchdog(); });
   } catch (const std::system_error& e) {
     stopping_.store(true, std::memory_order_seq_cst);
     for (auto& w : workers_) {
@@ -117,6 +118,14 @@ scheduler::scheduler(const runtime_config& config)
 }
 
 scheduler::~scheduler() {
+  if (watchdog_.joinable()) {
+    {
+      std::lock_guard lock(watchdog_mutex_);
+      watchdog_stop_ = true;
+    }
+    watchdog_cv_.notify_all();
+    watchdog_.join();
+  }
   // seq_cst: a worker that reads `stopping_ == false` and then parks is unparked below,
   // because its park flag and its ring's eventfd remember the unpark.
   stopping_.store(true, std::memory_order_seq_cst);
@@ -165,7 +174,13 @@ void scheduler::run_worker(worker& w) {
     w.chain_budget = chain_limit;
     ++w.stats.resumed;
     w.bump_progress();
-    std::coroutine_handle<>::from_address(h).resume();
+    if (config_.slow_task_ms != 0) [[unlikely]] {
+      w.resuming.store(true, std::memory_order_relaxed);
+      std::coroutine_handle<>::from_address(h).resume();
+      w.resuming.store(false, std::memory_order_relaxed);
+    } else {
+      std::coroutine_handle<>::from_address(h).resume();
+    }
   }
   set_current_reactor(nullptr);
   set_current_executor(nullptr);

@@ -77,6 +77,7 @@ const std::vector<number_case> numbers = {
     {"CORING_SPIN_US", &runtime_options::spin_us, &runtime_config::spin_us, 0, 1000000, false},
     {"CORING_RECV_BUFFERS", &runtime_options::recv_buffers, &runtime_config::recv_buffers, 1, 32768, true},
     {"CORING_LOCAL_QUEUE", &runtime_options::local_queue, &runtime_config::local_queue, 16, 65536, true},
+    {"CORING_SLOW_TASK_MS", &runtime_options::slow_task_ms, &runtime_config::slow_task_ms, 0, 60000, false},
 };
 
 std::string option_name(const std::string& env_name) {
@@ -98,7 +99,8 @@ TEST(Config, DefaultsWithEmptyEnvironment) {
   EXPECT_EQ(c.local_queue, 256U);
   EXPECT_FALSE(c.stats);
   EXPECT_EQ(c.recv_buffers, 256U);
-  ASSERT_EQ(c.sources.size(), 11U);
+  EXPECT_EQ(c.slow_task_ms, 0U);  // the slow-task detector is off
+  ASSERT_EQ(c.sources.size(), 12U);
   for (const auto& [name, source] : c.sources) EXPECT_EQ(source, config_source::default_value) << name;
   EXPECT_TRUE(c.warnings.empty());
 }
@@ -314,7 +316,7 @@ TEST(Config, EveryKnownVariableIsLiveAndSettingOneDoesNotWarn) {
   EXPECT_TRUE(resolve_env({"CORING_BLOCKING_THREADS=8", "CORING_BLOCKING_IDLE_MS=5", "CORING_COMPUTE_THREADS=2"})
                   .warnings.empty());
   EXPECT_TRUE(resolve_env({"CORING_WORKERS=2", "CORING_SPIN_US=0", "CORING_PIN=0", "CORING_LOCAL_QUEUE=64",
-                           "CORING_STATS=1"})
+                           "CORING_STATS=1", "CORING_SLOW_TASK_MS=100"})
                   .warnings.empty());
 }
 
@@ -341,10 +343,10 @@ TEST(Config, Describe) {
   runtime_options options;
   options.spin_us = 9;
   const std::string text = coring::describe(resolve_env({"CORING_WORKERS=3"}, options));
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 11);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 12);
   for (const auto& name : {"CORING_WORKERS", "CORING_BLOCKING_THREADS", "CORING_BLOCKING_IDLE_MS",
                            "CORING_COMPUTE_THREADS", "CORING_RING_ENTRIES", "CORING_SQPOLL", "CORING_RECV_BUFFERS",
-                           "CORING_PIN", "CORING_SPIN_US", "CORING_LOCAL_QUEUE", "CORING_STATS"})
+                           "CORING_PIN", "CORING_SPIN_US", "CORING_LOCAL_QUEUE", "CORING_STATS", "CORING_SLOW_TASK_MS"})
     EXPECT_TRUE(contains(text, name)) << name;
   auto line_of = [&](const std::string& name) { return text.substr(text.find(name), text.find('\n', text.find(name)) - text.find(name)); };
   EXPECT_TRUE(contains(line_of("CORING_WORKERS"), " 3 ")) << text;

@@ -60,6 +60,7 @@ struct runtime_options {
   std::optional<unsigned> spin_us{};           // CORING_SPIN_US [0, 1000000]; default 50
   std::optional<unsigned> local_queue{};       // CORING_LOCAL_QUEUE power of two in [16, 65536]; default 256
   std::optional<bool> stats{};                 // CORING_STATS 0|1; default 0
+  std::optional<unsigned> slow_task_ms{};      // CORING_SLOW_TASK_MS [0, 60000]; 0 (default) = detector off
 };
 
 enum class config_source { option, environment, default_value };
@@ -78,6 +79,7 @@ struct runtime_config {
   unsigned spin_us{};
   unsigned local_queue{};
   bool stats{};
+  unsigned slow_task_ms{};  // report a worker inside one resumption this long; 0 = off
   // Where each variable's value came from, by CORING_* name, in the order of DESIGN.md §4.
   std::vector<std::pair<std::string, config_source>> sources;
   // Not errors, but worth printing: unknown CORING_* names (with a suggestion), variables

@@ -111,4 +111,9 @@ struct yield_awaiter {
 // Index of the worker running the calling thread in its runtime, or -1 elsewhere.
 int current_worker() noexcept;
 
+// How many slow-task reports this process has printed (CORING_SLOW_TASK_MS, or
+// runtime_options::slow_task_ms): each is one resumption that kept a worker from
+// every other task for longer than the limit. Any thread.
+std::size_t slow_task_reports() noexcept;
+
 }  // namespace coring
