@@ -29,16 +29,16 @@ std::atomic<int> g_failures{0};
 // Name of the benchmark running now, for failure messages (1.7.1's State has no name()).
 std::string g_current;
 
-constexpr std::array<std::string_view, 15> families{
-    "spawn_join", "fib",       "fib_spawn",  "skynet",    "nqueens",  "ping_pong", "channel_mpmc",   "offload",
-    "mutex_contended", "event_wake", "tcp_echo", "sleep_many", "file_read", "stall", "http_plaintext"};
+constexpr std::array<std::string_view, 16> families{
+    "spawn_join", "fib",        "fib_spawn", "skynet",     "nqueens",   "ping_pong", "channel_mpmc",   "offload",
+    "mutex_contended", "event_wake", "tcp_echo", "sleep_many", "file_read", "stall", "http_plaintext", "slow_task"};
 // Variants of a contender carry a suffix: coring_1worker (a dedicated one-worker runtime),
-// tbb_1worker (a one-slot arena), coring_compute (compute() beside blocking()), std_atomic (threads that wait with
+// tbb_1worker (a one-slot arena), coring_detector (CORING_SLOW_TASK_MS on), coring_compute (compute() beside blocking()), std_atomic (threads that wait with
 // std::atomic wait/notify instead of a condition variable).
 // raw_io_uring (liburing driven by hand) and thread_per_conn are tcp_echo's baselines;
 // nginx and nginx_1worker (an external nginx process) http_plaintext's.
-constexpr std::array<std::string_view, 13> contenders{
-    "coring", "coring_1worker", "coring_compute",  "std_thread", "std_async", "std_atomic",
+constexpr std::array<std::string_view, 14> contenders{
+    "coring", "coring_1worker", "coring_compute",  "coring_detector", "std_thread", "std_async", "std_atomic",
     "tbb",    "tbb_1worker",    "serial",          "raw_io_uring", "thread_per_conn", "nginx", "nginx_1worker"};
 
 constexpr unsigned max_workers = 1024;  // coring's own bound for CORING_WORKERS
