@@ -55,11 +55,13 @@ struct alignas(64) worker {
   scheduler& sched;
   const int index;
   work_deque<void*> deque;  // forks (gather's children); stealable; owner pushes/pops at the bottom
-  // Spawned tasks (coring::spawn). The owner takes the oldest (from the top, as thieves
-  // do), so tasks spawned here start in spawn order and a burst of new ones cannot hold
-  // back an old one; a join takes its child back from the bottom when it is the newest
-  // and not started yet (take_unstarted), and runs it inline: fork-join by spawn stays
-  // depth-first.
+  // The run queue: spawned tasks (coring::spawn), coroutines woken by this worker's
+  // reaping passes (I/O completions, timers, in completion order) and batches from the
+  // injection queue. The owner takes the oldest (from the top, as thieves do), so tasks
+  // start in spawn order, ready connections are served in the order they became ready,
+  // and nothing waits behind a stream of newer work. A join takes its child back from the
+  // bottom when it is the newest and not started yet (take_unstarted), and runs it
+  // inline: fork-join by spawn stays depth-first.
   work_deque<void*> spawned;
   // The coroutine woken last by this worker: it runs next, which keeps message-passing
   // pairs hot. Only the owner stores a coroutine here; a searcher may take it

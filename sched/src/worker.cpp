@@ -385,11 +385,14 @@ void scheduler::wait_ring(worker& w, std::optional<std::chrono::nanoseconds> max
   end_reaping(w);
 }
 
-// Queues what a reaping pass woke so that the deque (popped newest first) gives it back
-// oldest first: pushed in reverse, the first completion ends up at the bottom.
+// Queues what a reaping pass woke, in completion order, on the run queue that the owner
+// serves oldest first (worker::spawned): like an epoll loop, a connection that became
+// ready first is served first, and one woken earlier never waits behind a stream of
+// later completions (the fork deque, popped newest first, let a busy server starve some
+// connections for seconds: http_plaintext's 1-worker p99).
 void scheduler::end_reaping(worker& w) noexcept {
   w.reaping = false;
-  for (std::size_t i = w.reaped.size(); i-- > 0;) push_local(w, w.reaped[i]);
+  for (void* h : w.reaped) push_local(w, w.spawned, h);
   w.reaped.clear();
 }
 
