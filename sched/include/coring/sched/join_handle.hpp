@@ -380,16 +380,42 @@ class [[nodiscard]] join_handle {
       on_cancel = [](detail::cancel_callback& cb) noexcept { static_cast<awaiter&>(cb).self->cancel(); };
     }
     bool await_ready() const noexcept { return !self->h_ || self->done(); }
-    // A task that has not started and is still the newest one spawned on this worker is
-    // taken back from the queue and run here and now (symmetric transfer), with the
-    // awaiting coroutine as its waiter: a spawn-then-join tree runs depth-first, like
-    // oneTBB's task_group::wait, instead of going through the loop once per task.
+    // Links the awaiter into the awaiting task's cancellation (see above).
     template <class Promise>
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> waiting) noexcept {
+    void link_cancellation(std::coroutine_handle<Promise> waiting) noexcept {
       if constexpr (std::is_base_of_v<detail::promise_base, Promise>) {
         source = waiting.promise().cancellation();
         if (source != nullptr && !source->attach(*this)) self->cancel();
       }
+    }
+    // Registers `waiting` as the task's waiter; false if the task is done (resume at once).
+    bool register_waiter(std::coroutine_handle<> waiting) noexcept {
+      std::uintptr_t expected = detail::join_state::running;
+      // acq_rel: publishes the waiter; on failure the task is done and acquire makes its
+      // result visible, so we resume at once.
+      return self->h_.promise().state().compare_exchange_strong(
+          expected, reinterpret_cast<std::uintptr_t>(waiting.address()), std::memory_order_acq_rel);
+    }
+#if CORING_TRAMPOLINE
+    // Builds without guaranteed tail calls (-O0, g++ with ASan; see CORING_TRAMPOLINE):
+    // a handle returned from await_suspend is resumed by a plain call made after reading
+    // it back, while another worker may already have resumed this coroutine (the task
+    // finished there). So here await_suspend returns bool, and joins never run the task
+    // inline: correct, only slower.
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> waiting) noexcept {
+      link_cancellation(waiting);
+      return register_waiter(waiting);
+    }
+#else
+    // A task that has not started and is still the newest one spawned on this worker is
+    // taken back from the queue and run here and now (symmetric transfer, a tail call in
+    // these builds), with the awaiting coroutine as its waiter: a spawn-then-join tree
+    // runs depth-first, like oneTBB's task_group::wait, instead of going through the loop
+    // once per task.
+    template <class Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> waiting) noexcept {
+      link_cancellation(waiting);
       const detail::spawned_handle<T> child = self->h_;
       executor* ex = current_executor();
       if (ex != nullptr && ex->take_unstarted(child)) {
@@ -397,17 +423,12 @@ class [[nodiscard]] join_handle {
         // on another thread only compares with `done`. See join_state::inline_tag.
         child.promise().state().store(reinterpret_cast<std::uintptr_t>(waiting.address()) | detail::join_state::inline_tag,
                                       std::memory_order_release);
-        return detail::transfer(child);
+        return child;
       }
-      std::uintptr_t expected = detail::join_state::running;
-      // acq_rel: publishes the waiter; on failure the task is done and acquire makes its
-      // result visible, so we resume at once.
-      if (!child.promise().state().compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(waiting.address()),
-                                                           std::memory_order_acq_rel)) {
-        return detail::transfer(waiting);
-      }
+      if (!register_waiter(waiting)) return waiting;  // done: resume at once
       return std::noop_coroutine();
     }
+#endif
     T await_resume() {
       if (source != nullptr) source->detach(*this);
       if (!self->h_) throw std::logic_error("coring::join_handle: awaiting an empty handle");
