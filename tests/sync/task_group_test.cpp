@@ -192,3 +192,31 @@ TEST(task_group, shutdown_cancels_children) {
   }  // ~runtime cancels everything and waits
   EXPECT_LE(cancelled_count.load(), 8);
 }
+
+// A task cancelled while it is still spawning into its group (shutdown, or cancel() from
+// another thread) must still wait for the children at join(): the join handles the
+// cancellation itself (it cancels the group and waits). Before, the generic "cancelled
+// before a co_await" check threw at the join, the group went out of scope with its
+// children running, and the process terminated (seen under ThreadSanitizer's timing).
+TEST(task_group, a_joiner_cancelled_before_it_joins_still_waits_for_the_children) {
+  std::atomic<int> cancelled_count{0};
+  std::atomic<bool> spawned{false};
+  std::atomic<bool> cancel_sent{false};
+  coring::runtime rt(coring::testing::co_test_options());
+  coring::event never;
+  auto parent = [&]() -> coring::task<void> {
+    coring::task_group group;
+    for (int i = 0; i < 8; ++i) group.spawn(wait_forever(never, cancelled_count));
+    spawned.store(true);
+    while (!cancel_sent.load()) {
+    }  // no co_await: the cancellation arrives before the join
+    co_await group.join();
+  };
+  auto h = rt.spawn(parent());
+  while (!spawned.load()) std::this_thread::yield();
+  h.cancel();
+  cancel_sent.store(true);
+  EXPECT_THROW(h.get(), coring::cancelled);
+  EXPECT_LE(cancelled_count.load(), 8);  // children cancelled before they started do not count
+  EXPECT_EQ(rt.live_tasks(), 0U);        // every child ended before the parent did
+}

@@ -156,6 +156,12 @@ decltype(auto) get_awaiter(A&& a) {
   }
 }
 
+// An awaitable that reacts to its task's cancellation itself, and must therefore not be
+// pre-empted by the check before each co_await, declares `using handles_cancellation =
+// void;` (task_group's join: a cancelled joiner still waits for the children).
+template <class A>
+concept handles_own_cancellation = requires { typename std::remove_cvref_t<A>::handles_cancellation; };
+
 // Wraps any awaiter so that a pending cancellation request is thrown before suspending.
 template <class Awaiter>
 class cancellable_awaiter {
@@ -199,11 +205,13 @@ class promise_base {
   final_awaiter final_suspend() const noexcept { return {}; }
 
   // Awaiting another task is a plain call (as in asyncio, awaiting a coroutine is not a
-  // cancellation point): the callee checks at its own suspension points. Everything
+  // cancellation point): the callee checks at its own suspension points. So is an
+  // awaitable that handles its task's cancellation itself (handles_own_cancellation:
+  // task_group::join cancels the group and still waits for the children). Everything
   // else is wrapped so that a pending cancellation throws before suspending.
   template <class A>
   decltype(auto) await_transform(A&& awaitable) {
-    if constexpr (is_task<std::remove_cvref_t<A>>) {
+    if constexpr (is_task<std::remove_cvref_t<A>> || handles_own_cancellation<A>) {
       return std::forward<A>(awaitable);
     } else {
       using awaiter_t = decltype(get_awaiter(std::forward<A>(awaitable)));

@@ -124,6 +124,8 @@ class task_group {
 
   class [[nodiscard]] join_awaiter : detail::cancel_callback {
    public:
+    // A pending cancellation of the joiner must not skip the join (see await_suspend).
+    using handles_cancellation = void;
     explicit join_awaiter(task_group& g) noexcept : g_(g) {
       on_cancel = [](detail::cancel_callback& cb) noexcept {
         auto& self = static_cast<join_awaiter&>(cb);
@@ -132,14 +134,17 @@ class task_group {
         self.g_.cancel();
       };
     }
+    // Moved only before it is awaited (a co_await may move the awaitable into the frame),
+    // so a move is a fresh awaiter of the same group.
+    join_awaiter(join_awaiter&& other) noexcept : join_awaiter(other.g_) {}
     join_awaiter(const join_awaiter&) = delete;
     join_awaiter& operator=(const join_awaiter&) = delete;
 
-    bool await_ready() const noexcept { return g_.live() == 0; }
+    // await_suspend decides, even with no child left: it is where the joiner's own
+    // cancellation is seen (the awaiter handles it, see handles_cancellation).
+    bool await_ready() const noexcept { return false; }
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> h) {
-      executor* ex = current_executor();
-      if (ex == nullptr) throw std::logic_error("coring::task_group::join: awaited outside a runtime's threads");
       if constexpr (std::is_base_of_v<detail::promise_base, Promise>) source_ = h.promise().cancellation();
       // Attach before registering (lock order: source, then group). If the joiner is
       // already cancelled, cancel the group and keep waiting for the children.
@@ -148,8 +153,15 @@ class task_group {
         joiner_cancelled_ = true;
         g_.cancel();
       }
-      std::lock_guard hold(g_.lock_);
+      std::unique_lock hold(g_.lock_);
       if (g_.live_ == 0) return false;
+      executor* ex = current_executor();
+      if (ex == nullptr) {
+        hold.unlock();
+        if (source_ != nullptr) source_->detach(*this);
+        source_ = nullptr;
+        throw std::logic_error("coring::task_group::join: awaited outside a runtime's threads");
+      }
       g_.joiner_ = h;
       g_.joiner_exec_ = ex;
       return true;  // unlocking is the last touch of the group and of this awaiter
