@@ -13,7 +13,6 @@ namespace coring {
 
 namespace detail {
 
-constinit thread_local spawn_scope* tls_spawn_scope = nullptr;
 
 namespace {
 // relaxed: a statistic; nothing is published through it.

@@ -50,7 +50,7 @@ struct peer_view {
 
 struct alignas(64) worker {
   worker(scheduler& s, int i, std::size_t queue_capacity, const reactor_options& ring_options)
-      : sched(s), index(i), deque(queue_capacity), spawned(queue_capacity), ring(ring_options) {}
+      : sched(s), index(i), deque(queue_capacity), run_queue(queue_capacity), ring(ring_options) {}
 
   scheduler& sched;
   const int index;
@@ -62,7 +62,7 @@ struct alignas(64) worker {
   // and nothing waits behind a stream of newer work. A join takes its child back from the
   // bottom when it is the newest and not started yet (take_unstarted), and runs it
   // inline: fork-join by spawn stays depth-first.
-  work_deque<void*> spawned;
+  work_deque<void*> run_queue;
   // The coroutine woken last by this worker: it runs next, which keeps message-passing
   // pairs hot. Only the owner stores a coroutine here; a searcher may take it
   // (exchange to nullptr) once the owner has made no progress for lifo_steal_after, so

@@ -3,7 +3,7 @@
 // One pass of the loop, in this order (run_worker; each step is a function below):
 //   1. next_local   every 61st tick the own ring and the injection queue first; then the
 //                   LIFO slot (at most 3 in a row), the fork deque (newest first), the
-//                   spawn queue (oldest first), the LIFO slot, the injection queue
+//                   run queue (oldest first), the LIFO slot, the injection queue
 //   2. poll_ring    the own ring when the local queues are empty: a user-space look at
 //                   the CQ and the timers; io_uring_enter only if submissions wait
 //   3. search       as one of at most half the workers: help_peers (half a peer's deque,
@@ -18,6 +18,7 @@
 
 #include <coring/core/detail/fence.hpp>
 
+#include <cassert>
 #include <cstdlib>
 
 #include <chrono>
@@ -146,7 +147,6 @@ worker* scheduler::local() const noexcept {
 // left to find.
 void scheduler::run_worker(worker& w) {
   tls_worker = &w;
-  tls_spawn_scope = &scope_;
   tls_spawn_slot = &scope_.worker_slot(static_cast<std::size_t>(w.index));
   set_current_executor(this);
   set_current_reactor(&w.ring);
@@ -184,7 +184,6 @@ void scheduler::run_worker(worker& w) {
   }
   set_current_reactor(nullptr);
   set_current_executor(nullptr);
-  tls_spawn_scope = nullptr;
   tls_spawn_slot = nullptr;
   tls_worker = nullptr;
 }
@@ -202,7 +201,7 @@ void* scheduler::next_local(worker& w) noexcept {
   }
   w.lifo_streak = 0;
   if (auto h = w.deque.pop()) return *h;
-  if (auto h = w.spawned.steal()) return *h;  // the oldest spawned task first
+  if (auto h = w.run_queue.steal()) return *h;  // the oldest first
   if (void* h = take_lifo(w)) return h;
   return take_injected(w);
 }
@@ -216,7 +215,7 @@ void* scheduler::take_lifo(worker& w) noexcept {
 
 bool scheduler::has_local_work(const worker& w) const noexcept {
   return w.lifo.load(std::memory_order_relaxed) != nullptr || w.deque.size_approx() != 0 ||
-         w.spawned.size_approx() != 0;
+         w.run_queue.size_approx() != 0;
 }
 
 void* scheduler::take_injected(worker& w) noexcept {
@@ -226,9 +225,9 @@ void* scheduler::take_injected(worker& w) noexcept {
   const std::size_t n = injection_.pop_batch(batch, std::max<std::size_t>(1, limit));
   if (n == 0) return nullptr;
   w.stats.injected += n;
-  // Into the spawn queue, which the owner serves oldest first: the batch keeps the
+  // Into the run queue, which the owner serves oldest first: the batch keeps the
   // injection queue's order (spawns from outside, yields, overflow).
-  for (std::size_t i = 1; i < n; ++i) push_local(w, w.spawned, batch[i]);
+  for (std::size_t i = 1; i < n; ++i) push_local(w, w.run_queue, batch[i]);
   return batch[0];
 }
 
@@ -268,7 +267,7 @@ void* scheduler::help_peers(worker& w, std::int64_t now) noexcept {
     worker& victim = *workers_[index];
     if (&victim == &w) continue;
     if (void* h = steal_from(w, victim.deque)) return h;
-    if (void* h = steal_from(w, victim.spawned)) return h;
+    if (void* h = steal_from(w, victim.run_queue)) return h;
     if (victim.ring.needs_help(now)) {
       std::size_t got = 0;
       w.reaping = true;
@@ -299,12 +298,12 @@ void* scheduler::help_peers(worker& w, std::int64_t now) noexcept {
   return nullptr;
 }
 
-// Half of `victim` (one of a peer's deques), oldest first, into the same kind of queue
-// here: forks stay forks, spawned tasks stay in spawn order. Returns the first to run.
+// Half of `victim` (one of a peer's two queues), oldest first, into the same kind of
+// queue here: forks stay forks, the run queue keeps its order. Returns the first to run.
 void* scheduler::steal_from(worker& w, work_deque<void*>& victim) noexcept {
   const std::size_t available = victim.size_approx();
   if (available == 0) return nullptr;
-  work_deque<void*>& into = &victim == &w.deque ? w.deque : w.spawned;
+  work_deque<void*>& into = &victim == &w.deque ? w.deque : w.run_queue;
   void* batch[max_batch];
   const std::size_t want = std::min({(available + 1) / 2, max_batch, w.deque.capacity() / 2});
   const std::size_t got = victim.steal_batch(batch, want);
@@ -317,7 +316,7 @@ void* scheduler::steal_from(worker& w, work_deque<void*>& victim) noexcept {
 bool scheduler::work_visible() const noexcept {
   if (!injection_.empty()) return true;
   for (const auto& w : workers_) {
-    if (w->deque.size_approx() != 0 || w->spawned.size_approx() != 0) return true;
+    if (w->deque.size_approx() != 0 || w->run_queue.size_approx() != 0) return true;
   }
   return false;
 }
@@ -386,13 +385,13 @@ void scheduler::wait_ring(worker& w, std::optional<std::chrono::nanoseconds> max
 }
 
 // Queues what a reaping pass woke, in completion order, on the run queue that the owner
-// serves oldest first (worker::spawned): like an epoll loop, a connection that became
+// serves oldest first (worker::run_queue): like an epoll loop, a connection that became
 // ready first is served first, and one woken earlier never waits behind a stream of
 // later completions (the fork deque, popped newest first, let a busy server starve some
 // connections for seconds: http_plaintext's 1-worker p99).
 void scheduler::end_reaping(worker& w) noexcept {
   w.reaping = false;
-  for (void* h : w.reaped) push_local(w, w.spawned, h);
+  for (void* h : w.reaped) push_local(w, w.run_queue, h);
   w.reaped.clear();
 }
 
@@ -449,7 +448,7 @@ void scheduler::push_local(worker& w, work_deque<void*>& into, void* h) noexcept
   void* batch[max_batch];
   std::size_t moved = 0;
   // The fork deque gives away its oldest half (the owner would reach it last); the
-  // spawn queue its newest half (the owner takes its oldest first, and they are next).
+  // run queue its newest half (the owner takes its oldest first, and they are next).
   const bool oldest = &into == &w.deque;
   const std::size_t half = into.capacity() / 2;
   for (int lost = 0; moved < half && lost < 8;) {
@@ -514,27 +513,23 @@ void scheduler::fork(std::coroutine_handle<> h) noexcept {
 
 void scheduler::spawn(std::coroutine_handle<> h) noexcept {
   if (worker* w = local()) {
-    push_local(*w, w->spawned, h.address());
+    push_local(*w, w->run_queue, h.address());
     return;
   }
   inject_foreign(h.address());
 }
 
 // The join of a spawned task that has not started: in fork-join code (spawn a child,
-// compute, await it) the child is still the newest entry of this worker's spawn queue
+// compute, await it) the child is still the newest entry of this worker's run queue
 // unless a thief took it. Only the owner pushes there, so an item at the bottom can only
 // disappear (to a thief, when it is the last one), never change: a pop after a match
 // either returns `h` or nothing.
 bool scheduler::take_unstarted(std::coroutine_handle<> h) noexcept {
   worker* w = local();
-  if (w == nullptr || w->spawned.peek_newest() != h.address()) return false;
-  const auto taken = w->spawned.pop();
-  if (!taken) return false;  // a thief took it meanwhile
-  if (*taken != h.address()) {  // cannot happen (see above); keep the item, run nothing inline
-    push_local(*w, w->spawned, *taken);
-    return false;
-  }
-  return true;
+  if (w == nullptr || w->run_queue.peek_newest() != h.address()) return false;
+  const auto taken = w->run_queue.pop();  // `h`, or nothing if a thief took it meanwhile
+  assert(!taken || *taken == h.address());
+  return taken.has_value();
 }
 
 void scheduler::defer(std::coroutine_handle<> h) noexcept {
@@ -553,7 +548,7 @@ std::coroutine_handle<> scheduler::take_next() noexcept {
   --w->chain_budget;
   // The same order as next_local: the LIFO slot at most max_lifo_streak times in a row,
   // so that a chain of ping-pong hand-offs cannot starve the queues; then the newest
-  // fork, the oldest spawned task, the LIFO slot.
+  // fork, the oldest entry of the run queue, the LIFO slot.
   void* h = nullptr;
   if (w->lifo_streak < max_lifo_streak && (h = take_lifo(*w)) != nullptr) {
     ++w->lifo_streak;
@@ -561,7 +556,7 @@ std::coroutine_handle<> scheduler::take_next() noexcept {
     w->lifo_streak = 0;
     if (auto fork = w->deque.pop()) {
       h = *fork;
-    } else if (auto spawned = w->spawned.steal()) {
+    } else if (auto spawned = w->run_queue.steal()) {
       h = *spawned;
     } else if (h = take_lifo(*w); h == nullptr) {
       return {};

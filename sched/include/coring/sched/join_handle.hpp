@@ -40,7 +40,7 @@ class spawn_scope;
 // and by every spawn that task made, so those starts are counted too, and
 // started - finished never undercounts a live task (see spawn_scope::live).
 struct alignas(64) spawn_slot {
-  const spawn_scope* owner = nullptr;
+  spawn_scope* owner = nullptr;
   std::atomic<std::uint64_t> started{0};
   std::atomic<std::uint64_t> finished{0};
   cancel_source shutdown;
@@ -118,7 +118,10 @@ class spawn_scope {
 void report_unobserved_failure(std::exception_ptr error) noexcept;
 
 // The scope of the runtime whose worker is the calling thread, or nullptr.
-extern constinit thread_local spawn_scope* tls_spawn_scope;
+inline spawn_scope* current_spawn_scope() noexcept {
+  const spawn_slot* slot = tls_spawn_slot;
+  return slot != nullptr ? slot->owner : nullptr;
+}
 
 // A thread blocked in join_handle::get().
 struct blocking_waiter {
@@ -345,7 +348,7 @@ class [[nodiscard]] join_handle {
   // thread the task may need): throws std::logic_error there, and for an invalid handle.
   T get() {
     if (!h_) throw std::logic_error("coring::join_handle::get: the handle is empty (joined, detached or moved from)");
-    if (detail::tls_spawn_scope != nullptr) {
+    if (detail::current_spawn_scope() != nullptr) {
       throw std::logic_error("coring::join_handle::get: called on a worker thread; use co_await instead");
     }
     detail::blocking_waiter waiter;

@@ -92,7 +92,7 @@ T run(task<T> main, const runtime_options& options = {}) {
 // std::invalid_argument for an empty task.
 template <class T>
 join_handle<T> spawn(task<T> body) {
-  detail::spawn_scope* scope = detail::tls_spawn_scope;
+  detail::spawn_scope* scope = detail::current_spawn_scope();
   if (scope == nullptr) throw std::logic_error("coring::spawn: not on a worker thread; use runtime::spawn");
   auto h = detail::make_spawned(std::move(body), *scope);
   scope->exec().spawn(h);
