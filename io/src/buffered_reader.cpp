@@ -107,4 +107,13 @@ task<void> buffered_reader::read_exact(mutable_buffer out) {
   }
 }
 
+generator<std::string> lines(buffered_reader& in, std::size_t max_line_bytes) {
+  for (;;) {
+    std::string line = co_await in.read_line(max_line_bytes);
+    if (line.empty()) co_return;  // read_line's end of stream: every line has a byte at least
+    if (line.back() == '\n') line.pop_back();
+    co_yield std::move(line);
+  }
+}
+
 }  // namespace coring

@@ -4,6 +4,7 @@
 #include <coring/core/cancel.hpp>
 #include <coring/core/executor.hpp>
 #include <coring/core/gather.hpp>
+#include <coring/core/generator.hpp>
 #include <coring/core/sync.hpp>
 #include <coring/core/task.hpp>
 #include <coring/core/when_any.hpp>

@@ -2,6 +2,8 @@
 //
 //   coring::buffered_reader in(conn);
 //   std::string line = co_await in.read_line(8192);   // "" at end of stream
+//   auto g = coring::lines(in);                        // or line by line, newline stripped
+//   while (std::optional<std::string> l = co_await g.next()) handle(*l);
 //
 // Memory is bounded: the buffer never grows beyond max(capacity, the largest max_bytes
 // asked for). A reader holds no memory while it waits with nothing buffered: it then
@@ -13,6 +15,7 @@
 // reads. The stream must outlive the reader; one reader per stream, one read at a time.
 #pragma once
 
+#include <coring/core/generator.hpp>
 #include <coring/core/task.hpp>
 #include <coring/io/net.hpp>
 
@@ -59,5 +62,17 @@ class buffered_reader {
   std::size_t begin_ = 0;       // first unconsumed byte
   std::size_t end_ = 0;         // one past the last received byte
 };
+
+// A generator of the lines read from `in` (asyncio's `async for line in reader`, except
+// that the newline is stripped): each line without its '\n' (a '\r' before it is kept),
+// "" for an empty line; a last line that the stream ends without a newline is yielded
+// too, and the end of the stream ends the generator (next() returns std::nullopt). A
+// line longer than `max_line_bytes` (newline included) throws EMSGSIZE from next(),
+// other read errors follow coring/io/error.hpp; the generator is finished after either.
+// Cancellation of the consumer cancels the pending read. next() resumes like the
+// reader's reads: on the thread that completed the receive (the reactor's thread under
+// io_context, any worker under a runtime), or at once when a line was already buffered.
+// `in` must outlive the generator and not be read otherwise while it is in use.
+generator<std::string> lines(buffered_reader& in, std::size_t max_line_bytes = 64 * 1024);
 
 }  // namespace coring
