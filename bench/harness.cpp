@@ -29,9 +29,10 @@ std::atomic<int> g_failures{0};
 // Name of the benchmark running now, for failure messages (1.7.1's State has no name()).
 std::string g_current;
 
-constexpr std::array<std::string_view, 16> families{
+constexpr std::array<std::string_view, 17> families{
     "spawn_join", "fib",        "fib_spawn", "skynet",     "nqueens",   "ping_pong", "channel_mpmc",   "offload",
-    "mutex_contended", "event_wake", "tcp_echo", "sleep_many", "file_read", "stall", "http_plaintext", "slow_task"};
+    "mutex_contended", "event_wake", "tcp_echo", "sleep_many", "file_read", "stall", "http_plaintext", "slow_task",
+    "subprocess"};
 // Variants of a contender carry a suffix: coring_1worker (a dedicated one-worker runtime),
 // tbb_1worker (a one-slot arena), coring_detector (CORING_SLOW_TASK_MS on), coring_compute (compute() beside blocking()), std_atomic (threads that wait with
 // std::atomic wait/notify instead of a condition variable).

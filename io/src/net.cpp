@@ -30,10 +30,10 @@ namespace coring {
 namespace {
 [[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::system_category(), what); }
 
-detail::socket_fd make_socket(int family, int type, const char* what) {
+detail::owned_fd make_socket(int family, int type, const char* what) {
   const int fd = ::socket(family, type | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_errno(what);
-  return detail::socket_fd(fd);
+  return detail::owned_fd(fd);
 }
 
 endpoint name_of(int fd, bool peer, const char* what) {
@@ -116,28 +116,9 @@ std::string endpoint::to_string() const {
   return "(unspecified)";
 }
 
-// --- socket_fd ---
+// --- listener_base ---
 
 namespace detail {
-
-socket_fd& socket_fd::operator=(socket_fd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-
-socket_fd::~socket_fd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-task<void> socket_fd::close(const char* what) {
-  const int fd = std::exchange(fd_, -1);
-  if (fd < 0) co_return;
-  const int r = co_await kernel_awaiter({io_opcode::close, fd, 0, 0, nullptr, 0});
-  if (r < 0) throw_io_error(-r, what);
-}
 
 endpoint listener_base::local_endpoint() const { return name_of(fd_.get(), false, "coring::listener::local_endpoint"); }
 
@@ -207,7 +188,7 @@ endpoint stream_socket::local_endpoint() const { return name_of(fd_.get(), false
 endpoint stream_socket::peer_endpoint() const { return name_of(fd_.get(), true, "coring::stream::peer_endpoint"); }
 
 task<tcp_stream> tcp_stream::connect(endpoint to) {
-  detail::socket_fd fd = make_socket(to.family(), SOCK_STREAM, "coring::tcp_stream::connect: socket");
+  detail::owned_fd fd = make_socket(to.family(), SOCK_STREAM, "coring::tcp_stream::connect: socket");
   // `to` lives in this frame until the kernel has answered.
   const int r = co_await detail::kernel_awaiter(
       {detail::io_opcode::connect, fd.get(), 0, 0, const_cast<sockaddr*>(to.data()), to.size()});
@@ -237,7 +218,7 @@ void tcp_stream::set_nodelay(bool on) {
 
 task<unix_stream> unix_stream::connect(std::string path) {
   const endpoint to = endpoint::unix_path(path);
-  detail::socket_fd fd = make_socket(AF_UNIX, SOCK_STREAM, "coring::unix_stream::connect: socket");
+  detail::owned_fd fd = make_socket(AF_UNIX, SOCK_STREAM, "coring::unix_stream::connect: socket");
   const int r = co_await detail::kernel_awaiter(
       {detail::io_opcode::connect, fd.get(), 0, 0, const_cast<sockaddr*>(to.data()), to.size()});
   if (r < 0) throw std::system_error(-r, std::system_category(), "coring::unix_stream::connect: " + path);

@@ -102,6 +102,11 @@ TARGETS: list[Target] = [
            counter="report_max_ms", limit=150, defined_at=("100",)),
     Target("slow_task", "the detector on costs ≤ 2% (fib by gather)", "on ≤ 1.02× off", "ratio_max",
            baseline="coring", limit=1.02, contender="coring_detector", defined_at=("32",)),
+    # subprocess (issue 13): the job is 1,000 children started and reaped; zombies and
+    # leaked descriptors are checked as the answer (a job with either fails).
+    Target("subprocess", "1,000 concurrent /bin/true started and reaped in ≤ 1 s, 0 zombies, "
+           "0 descriptors leaked", "1,000 in ≤ 1 s", "counter_max", counter="wall_s", limit=1.0,
+           defined_at=("1000",)),
 ]
 
 # Order of contender columns; unknown contenders follow alphabetically.
@@ -110,7 +115,7 @@ CONTENDER_ORDER = ["coring", "coring_1worker", "tbb", "std_thread", "std_async",
 
 FAMILY_ORDER = ["spawn_join", "fib", "fib_spawn", "skynet", "nqueens", "ping_pong", "channel_mpmc",
                 "sleep_many", "stall", "tcp_echo", "offload", "file_read", "http_plaintext",
-                "slow_task"]
+                "slow_task", "subprocess"]
 
 
 def targets_for(family: str) -> list[Target]:

@@ -14,6 +14,8 @@
 #include <coring/io/file.hpp>
 #include <coring/io/io_context.hpp>
 #include <coring/io/net.hpp>
+#include <coring/io/pipe.hpp>
+#include <coring/io/process.hpp>
 #include <coring/io/reactor.hpp>
 #include <coring/io/signal.hpp>
 #include <coring/io/timer.hpp>

@@ -17,6 +17,7 @@
 #include <coring/core/task.hpp>
 #include <coring/io/buffer.hpp>
 #include <coring/io/detail/op.hpp>
+#include <coring/io/detail/stream.hpp>
 #include <coring/io/error.hpp>
 #include <coring/io/received.hpp>
 
@@ -62,24 +63,6 @@ class endpoint {
   socklen_t len_ = 0;
 };
 
-namespace detail {
-// An owned socket descriptor (closed by the destructor).
-class socket_fd {
- public:
-  socket_fd() noexcept = default;
-  explicit socket_fd(int fd) noexcept : fd_(fd) {}
-  socket_fd(socket_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  socket_fd& operator=(socket_fd&& o) noexcept;
-  ~socket_fd();
-  int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  task<void> close(const char* what);
-
- private:
-  int fd_ = -1;
-};
-}  // namespace detail
-
 // A connected stream socket (TCP or Unix): what tcp_stream and unix_stream share.
 class stream_socket {
  public:
@@ -92,8 +75,7 @@ class stream_socket {
   // Receives up to buf.size() bytes; yields the count, 0 when the peer has closed.
   // Throws std::system_error ("coring::stream::read: ..."), coring::cancelled.
   detail::checked_awaiter<std::size_t> read(mutable_buffer buf) const noexcept {
-    return {{detail::io_opcode::recv, fd_.get(), detail::clamp_len(buf.size()), 0, buf.data(), 0},
-            "coring::stream::read"};
+    return detail::stream_read(detail::io_opcode::recv, fd_.get(), buf, "coring::stream::read");
   }
   // Receives what has arrived (at most one pool buffer, 4 KiB by default) into a buffer
   // the kernel picks from the worker ring's receive pool when the data arrives, so the
@@ -105,26 +87,19 @@ class stream_socket {
   // Sends up to buf.size() bytes; yields the count (may be short).
   // Throws std::system_error ("coring::stream::write: ..."), coring::cancelled.
   detail::checked_awaiter<std::size_t> write(const_buffer buf) const noexcept {
-    return {{detail::io_opcode::send, fd_.get(), detail::clamp_len(buf.size()), 0, const_cast<std::byte*>(buf.data()),
-             0},
-            "coring::stream::write"};
+    return detail::stream_write(detail::io_opcode::send, fd_.get(), buf, "coring::stream::write");
   }
   // Fills buf completely, resubmitting after short reads (one awaiter, no coroutine
   // frame). Throws std::system_error ENODATA ("coring::stream::read_exact") if the peer
   // closes first, other errors likewise; coring::cancelled (what was read is lost).
   detail::transfer_awaiter read_exact(mutable_buffer buf) const noexcept {
-    return {{detail::io_opcode::recv, fd_.get(), detail::clamp_len(buf.size()), 0, buf.data(), 0},
-            buf.size(),
-            "coring::stream::read_exact"};
+    return detail::stream_read_exact(detail::io_opcode::recv, fd_.get(), buf, "coring::stream::read_exact");
   }
   // Sends all of buf, resubmitting after short writes (one awaiter, no coroutine frame).
   // Throws std::system_error ("coring::stream::write_all: ...": EPIPE, ECONNRESET...),
   // coring::cancelled (a prefix of buf may have been sent).
   detail::transfer_awaiter write_all(const_buffer buf) const noexcept {
-    return {{detail::io_opcode::send, fd_.get(), detail::clamp_len(buf.size()), 0, const_cast<std::byte*>(buf.data()),
-             0},
-            buf.size(),
-            "coring::stream::write_all"};
+    return detail::stream_write_all(detail::io_opcode::send, fd_.get(), buf, "coring::stream::write_all");
   }
   // shutdown(2): SHUT_WR (default: tells the peer we are done), SHUT_RD or SHUT_RDWR.
   detail::checked_awaiter<void> shutdown(int how = SHUT_WR) const noexcept {
@@ -141,7 +116,7 @@ class stream_socket {
   int release() noexcept { return fd_.release(); }
 
  protected:
-  detail::socket_fd fd_;
+  detail::owned_fd fd_;
 };
 
 class tcp_stream : public stream_socket {
@@ -204,7 +179,7 @@ class listener_base {
   void start_accepting(int backlog);
   void stop_accepting() noexcept;
 
-  socket_fd fd_;
+  owned_fd fd_;
   std::shared_ptr<acceptor> acceptor_;
 };
 }  // namespace detail
@@ -255,7 +230,7 @@ class udp_socket {
   task<void> close() { return fd_.close("coring::udp_socket::close"); }
 
  private:
-  detail::socket_fd fd_;
+  detail::owned_fd fd_;
 };
 
 }  // namespace coring
