@@ -177,3 +177,20 @@ TEST(examples, chat_server_broadcasts_lines_to_the_others) {
   server.process.signal(SIGTERM);
   EXPECT_EQ(server.process.wait_exit(10s), 0);
 }
+
+TEST(examples, async_generator_counts_down_and_reads_lines_as_they_arrive) {
+  const run_result r = run(EXAMPLE_async_generator);
+  EXPECT_EQ(r.status, 0);
+  ASSERT_EQ(r.lines.size(), 8u) << joined(r.lines);
+  EXPECT_EQ(r.lines[0], "3");
+  EXPECT_EQ(r.lines[1], "2");
+  EXPECT_EQ(r.lines[2], "1");
+  EXPECT_GE(number_after(r.lines, "liftoff after "), 2.9);  // three sleeps of a second
+  EXPECT_EQ(r.lines[4].rfind("got \"first line\" at ", 0), 0u) << joined(r.lines);
+  EXPECT_EQ(r.lines[5].rfind("got \"second line\" at ", 0), 0u) << joined(r.lines);
+  EXPECT_EQ(r.lines[6].rfind("got \"last line\" at ", 0), 0u) << joined(r.lines);
+  // Line by line as they arrive, not all at the end: the first came a second before the last.
+  EXPECT_GE(number_after(r.lines, "\"last line\" at ") - number_after(r.lines, "\"first line\" at "), 0.9)
+      << joined(r.lines);
+  EXPECT_EQ(r.lines[7], "end of the connection");
+}
